@@ -1,0 +1,98 @@
+// The Sandbox contract: one learner's isolated machine, in which every terminal and every check runs.
+// Drivers (dind today; Kubernetes later) implement it. Keep it narrow: anything a driver cannot offer
+// over a remote API does not belong here.
+import type Docker from 'dockerode';
+import type { IPty } from 'node-pty';
+
+/** What a lab needs from a sandbox: who it is for, which images to preload, which files to copy in. */
+export interface SandboxSpec {
+  labId: string;
+  learnerId: string;
+  /**
+   * Name of the workspace folder inside the sandbox (`/root/<workspace>`). Compose derives its project
+   * name from it, so a lab that wants `linuxnetworks_default` as its network name uses `linuxnetworks`.
+   */
+  workspace: string;
+  /** Host folder whose contents are copied into the workspace (a lab's `files/`), if any. */
+  filesDir?: string;
+  /** Images the lab's stacks use; they are preloaded into the inner daemon, never pulled per learner. */
+  images: string[];
+}
+
+export interface SandboxLimits {
+  memoryBytes: number;
+  nanoCpus: number;
+  pidsLimit: number;
+}
+
+/** Progress while a sandbox is being made, so the UI can show steps and elapsed time, not a blank screen. */
+export interface SandboxProgress {
+  step: 'network' | 'volume' | 'container' | 'daemon' | 'images' | 'files' | 'ready';
+  message: string;
+  elapsedMs: number;
+}
+
+export interface ExecRequest {
+  argv: string[];
+  /** Compose service of the workspace's project to run in; omitted = the sandbox itself, in the workspace. */
+  service?: string;
+  timeoutMs?: number;
+  /** Cap on each of stdout and stderr; beyond it output is dropped and `truncated` is set. */
+  maxOutputBytes?: number;
+  env?: Record<string, string>;
+}
+
+export interface ExecResult {
+  /** null when the command was killed by the timeout or the exit code could not be read. */
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  truncated: boolean;
+  durationMs: number;
+}
+
+export interface Sandbox {
+  readonly id: string;
+  readonly labId: string;
+  readonly learnerId: string;
+  readonly workspace: string;
+  /** Absolute path of the workspace inside the sandbox, e.g. `/root/linuxnetworks`. */
+  readonly workspacePath: string;
+  readonly createdAt: Date;
+
+  /** Runs argv in the sandbox or in one of its compose services, through the Engine API (never a CLI). */
+  exec(req: ExecRequest): Promise<ExecResult>;
+  /**
+   * The Engine API of the sandbox's inner Docker daemon: the ground truth checks compare against
+   * (container and network inspect). Treat as read-only.
+   */
+  innerEngine(): Docker;
+  /** A login shell in the workspace, as a pty the caller owns and must kill. */
+  openTerminal(cols: number, rows: number): IPty;
+  /** Copies a host folder's contents into a folder inside the sandbox. */
+  copyIn(hostDir: string, destDir: string): Promise<void>;
+  /** Whether the sandbox container is still running and its inner daemon answers. */
+  isHealthy(): Promise<boolean>;
+  /** Removes container, volume and network; idempotent. */
+  destroy(): Promise<void>;
+}
+
+export interface SandboxDriver {
+  create(spec: SandboxSpec, onProgress?: (p: SandboxProgress) => void): Promise<Sandbox>;
+  /** Sandboxes found by label from an earlier run of the server: restarted and re-adopted where healthy. */
+  adoptExisting(): Promise<Sandbox[]>;
+  /** Destroys every sandbox (container, volume, network) this driver's labels mark that `keep` rejects. */
+  reap(keep?: (labels: Record<string, string>) => boolean): Promise<number>;
+}
+
+/** A failure a person can act on: says what failed and what to do. */
+export class SandboxError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+    this.name = 'SandboxError';
+  }
+}
