@@ -1,0 +1,47 @@
+// Test preconditions for real components (Docker engine, Chromium). In CI a missing component fails
+// the test; elsewhere the test is skipped with a loud message, never silently.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { TestContext } from 'node:test';
+
+function dockerAnswers(): boolean {
+  try {
+    execFileSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'pipe', timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let dockerCached: boolean | undefined;
+
+function missing(t: TestContext, what: string): false {
+  const message = `${what} — this test needs it`;
+  if (process.env.CI) throw new Error(`${message}; CI must provide it (see .ci/run)`);
+  console.error(`\n*** SKIPPED: ${message}. Run scripts/ensure-docker.sh, or set CI=1 to make this fatal. ***\n`);
+  t.skip(message);
+  return false;
+}
+
+/** True when a Docker engine answers; otherwise fails (CI) or skips loudly. */
+export function requireDocker(t: TestContext): boolean {
+  dockerCached ??= dockerAnswers();
+  return dockerCached || missing(t, 'no Docker engine answers');
+}
+
+export const CHROMIUM_PATH = process.env.LABRUN_CHROMIUM ?? '/usr/bin/chromium';
+
+/** True when Debian's Chromium is installed; otherwise fails (CI) or skips loudly. */
+export function requireChromium(t: TestContext): boolean {
+  return existsSync(CHROMIUM_PATH) || missing(t, `no Chromium at ${CHROMIUM_PATH}`);
+}
+
+/** Flags Chromium needs on this machine: root, no GPU, and no calls home (the network is closed). */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
