@@ -1,0 +1,31 @@
+// Renders a step's markdown body to sanitized HTML, once, at load. Fenced code blocks become
+// `<pre data-lang="…" [data-run]><code>…</code></pre>`; the info string `bash run` marks a block runnable
+// (the client gives it a Run button that types its text into the terminal).
+import { Marked, type Tokens } from 'marked';
+import createDOMPurify from 'dompurify';
+import { JSDOM } from 'jsdom';
+
+const purify = createDOMPurify(new JSDOM('').window);
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+const marked = new Marked({
+  gfm: true,
+  renderer: {
+    code(token: Tokens.Code): string {
+      const [lang = '', ...flags] = (token.lang ?? '').trim().split(/\s+/);
+      const langAttr = lang ? ` data-lang="${escapeHtml(lang)}"` : '';
+      const runAttr = flags.includes('run') ? ' data-run' : '';
+      const text = token.text.endsWith('\n') ? token.text : `${token.text}\n`;
+      return `<pre${langAttr}${runAttr}><code>${escapeHtml(text)}</code></pre>\n`;
+    },
+  },
+});
+
+/** Markdown → HTML with scripts, event handlers and javascript: URLs removed. */
+export function renderMarkdown(markdown: string): string {
+  const html = marked.parse(markdown, { async: false });
+  return purify.sanitize(html, { ALLOW_DATA_ATTR: true });
+}
