@@ -1,0 +1,86 @@
+// Coalesces pty output into fewer, larger WebSocket frames: chunks are held for a few milliseconds and
+// sent together, except right after a keystroke, when output (the echo) is sent at once so typing
+// stays snappy. Pure apart from one timer; the clock and timers are injectable for tests.
+
+/** Holding output this long merges the many small reads of a busy command into one frame. */
+export const BATCH_DELAY_MS = 5;
+/** Output this soon after a keystroke is its echo (or the command's first reply): send it immediately. */
+export const ECHO_WINDOW_MS = 30;
+/** Past this many pending bytes a frame is big enough; send it without waiting for the timer. */
+export const MAX_BATCH_BYTES = 64 * 1024;
+
+export interface OutputBatcherOptions {
+  flush: (chunk: Buffer) => void;
+  delayMs?: number;
+  echoWindowMs?: number;
+  maxBatchBytes?: number;
+  now?: () => number;
+}
+
+export class OutputBatcher {
+  readonly #flush: (chunk: Buffer) => void;
+  readonly #delayMs: number;
+  readonly #echoWindowMs: number;
+  readonly #maxBatchBytes: number;
+  readonly #now: () => number;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #lastInputAt = Number.NEGATIVE_INFINITY;
+  #disposed = false;
+
+  constructor(opts: OutputBatcherOptions) {
+    this.#flush = opts.flush;
+    this.#delayMs = opts.delayMs ?? BATCH_DELAY_MS;
+    this.#echoWindowMs = opts.echoWindowMs ?? ECHO_WINDOW_MS;
+    this.#maxBatchBytes = opts.maxBatchBytes ?? MAX_BATCH_BYTES;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  get pendingBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  /** Call when the user typed: output in the next ECHO_WINDOW_MS goes out without delay. */
+  noteInput(): void {
+    this.#lastInputAt = this.#now();
+  }
+
+  push(chunk: Buffer): void {
+    if (this.#disposed || chunk.length === 0) return;
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    const isEcho = this.#now() - this.#lastInputAt <= this.#echoWindowMs;
+    if (isEcho || this.#pendingBytes >= this.#maxBatchBytes) {
+      this.flush();
+    } else {
+      this.#timer ??= setTimeout(() => {
+        this.#timer = undefined;
+        this.flush();
+      }, this.#delayMs);
+    }
+  }
+
+  /** Sends whatever is pending now (also used to drain before an exit frame). */
+  flush(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#pendingBytes === 0) return;
+    const [first] = this.#pending;
+    const chunk = this.#pending.length === 1 && first ? first : Buffer.concat(this.#pending, this.#pendingBytes);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#flush(chunk);
+  }
+
+  /** Drops pending output and the timer; idempotent. */
+  dispose(): void {
+    this.#disposed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+  }
+}

@@ -1,0 +1,90 @@
+// The server's registry of live terminals, one per key (e.g. `${learnerId}:${labId}`). The web app
+// calls attach() after authenticating a WebSocket upgrade; a second attach with the same key
+// continues the same shell (scrollback replayed). A terminal whose writer socket is gone lives on
+// for a grace period so a reload or a flaky network does not lose the shell.
+import type { IPty } from 'node-pty';
+import type { WebSocket } from 'ws';
+import { CloseCode, closeReason, encodeServerControlFrame } from '../../shared/protocol.ts';
+import { TerminalSession } from './terminal-session.ts';
+
+/** Long enough to survive a laptop lid closed over a coffee; short enough not to hoard shells. */
+const DEFAULT_GRACE_MS = 10 * 60 * 1000;
+/** A few screens of a noisy build; bounded so 100 idle learners cost at most ~25 MB. */
+const DEFAULT_SCROLLBACK_BYTES = 256 * 1024;
+/** Size of the pty until the client's first resize frame arrives (the classic VT100 size). */
+const INITIAL_COLS = 80;
+const INITIAL_ROWS = 24;
+
+export interface TerminalManagerOptions {
+  graceMs?: number;
+  scrollbackBytes?: number;
+}
+
+export class TerminalManager {
+  readonly #sessions = new Map<string, TerminalSession>();
+  readonly #graceMs: number;
+  readonly #scrollbackBytes: number;
+  #disposePromise: Promise<void> | undefined;
+
+  constructor(opts: TerminalManagerOptions = {}) {
+    this.#graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
+    this.#scrollbackBytes = opts.scrollbackBytes ?? DEFAULT_SCROLLBACK_BYTES;
+  }
+
+  /**
+   * Connects `ws` to the terminal `key`, spawning it with `spawn(cols, rows)` if none is live. Spawn
+   * with `encoding: null` so output stays raw bytes. A read-only attach never spawns: with no live
+   * terminal it closes with 4404. Never throws; failures close the socket with a reason.
+   */
+  attach(ws: WebSocket, key: string, spawn: (cols: number, rows: number) => IPty, opts: { readOnly?: boolean } = {}): void {
+    const readOnly = opts.readOnly ?? false;
+    if (this.#disposePromise) {
+      ws.close(CloseCode.GoingAway, 'server is shutting down');
+      return;
+    }
+    let session = this.#sessions.get(key);
+    if (!session) {
+      if (readOnly) {
+        ws.close(CloseCode.UnknownSession, 'no live terminal to watch for this session');
+        return;
+      }
+      let pty: IPty;
+      try {
+        pty = spawn(INITIAL_COLS, INITIAL_ROWS);
+      } catch (err) {
+        const message = `could not start the terminal: ${err instanceof Error ? err.message : String(err)}`;
+        if (ws.readyState === ws.OPEN) ws.send(encodeServerControlFrame({ type: 'error', message, code: 1011 }));
+        ws.close(1011, closeReason(message));
+        return;
+      }
+      const created: TerminalSession = new TerminalSession(pty, {
+        graceMs: this.#graceMs,
+        scrollbackBytes: this.#scrollbackBytes,
+        onEnd: () => {
+          if (this.#sessions.get(key) === created) this.#sessions.delete(key);
+        },
+      });
+      session = created;
+      this.#sessions.set(key, session);
+    }
+    session.attach(ws, readOnly);
+  }
+
+  /** Whether a live terminal exists for `key` (attached or within its grace period). */
+  has(key: string): boolean {
+    return this.#sessions.has(key);
+  }
+
+  /** Pid of the terminal's shell (the leader of its process group), for diagnostics and tests. */
+  pidOf(key: string): number | undefined {
+    return this.#sessions.get(key)?.pid;
+  }
+
+  /** Kills every terminal (whole process sessions) and closes every socket; idempotent. */
+  dispose(): Promise<void> {
+    this.#disposePromise ??= Promise.all([...this.#sessions.values()].map((s) => s.dispose())).then(() => {
+      this.#sessions.clear();
+    });
+    return this.#disposePromise;
+  }
+}

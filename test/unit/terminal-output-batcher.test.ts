@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { OutputBatcher } from '../../server/terminal/output-batcher.ts';
+
+const b = (s: string): Buffer => Buffer.from(s);
+
+function setup(t: import('node:test').TestContext, opts: { maxBatchBytes?: number } = {}) {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  let clock = 1_000;
+  const sent: string[] = [];
+  const batcher = new OutputBatcher({
+    flush: (chunk) => sent.push(chunk.toString()),
+    delayMs: 5,
+    echoWindowMs: 30,
+    now: () => clock,
+    ...opts,
+  });
+  const advance = (ms: number) => {
+    clock += ms;
+    t.mock.timers.tick(ms);
+  };
+  return { batcher, sent, advance };
+}
+
+test('OutputBatcher coalesces output for the batch delay', (t) => {
+  const { batcher, sent, advance } = setup(t);
+  batcher.push(b('a'));
+  batcher.push(b('b'));
+  advance(4);
+  batcher.push(b('c'));
+  assert.deepEqual(sent, []);
+  advance(1);
+  assert.deepEqual(sent, ['abc']);
+  batcher.push(b('d'));
+  advance(5);
+  assert.deepEqual(sent, ['abc', 'd']);
+});
+
+test('OutputBatcher sends output at once right after a keystroke, then batches again', (t) => {
+  const { batcher, sent, advance } = setup(t);
+  batcher.noteInput();
+  advance(2);
+  batcher.push(b('l'));
+  assert.deepEqual(sent, ['l']);
+  advance(28);
+  batcher.push(b('s'));
+  assert.deepEqual(sent, ['l', 's']);
+  advance(1); // 31 ms after the keystroke: outside the echo window
+  batcher.push(b('x'));
+  assert.deepEqual(sent, ['l', 's']);
+  advance(5);
+  assert.deepEqual(sent, ['l', 's', 'x']);
+});
+
+test('OutputBatcher flushes early once a batch is big enough', (t) => {
+  const { batcher, sent } = setup(t, { maxBatchBytes: 4 });
+  batcher.push(b('ab'));
+  assert.deepEqual(sent, []);
+  batcher.push(b('cd'));
+  assert.deepEqual(sent, ['abcd']);
+});
+
+test('OutputBatcher.flush drains pending output immediately and cancels the timer', (t) => {
+  const { batcher, sent, advance } = setup(t);
+  batcher.push(b('tail'));
+  batcher.flush();
+  assert.deepEqual(sent, ['tail']);
+  advance(10);
+  assert.deepEqual(sent, ['tail']);
+  batcher.flush();
+  assert.deepEqual(sent, ['tail']);
+});
+
+test('OutputBatcher.dispose drops pending output and ignores later pushes', (t) => {
+  const { batcher, sent, advance } = setup(t);
+  batcher.push(b('lost'));
+  batcher.dispose();
+  batcher.dispose();
+  batcher.push(b('later'));
+  advance(10);
+  batcher.flush();
+  assert.deepEqual(sent, []);
+});
