@@ -1,0 +1,49 @@
+#!/bin/bash
+# Starts the sandbox's inner Docker daemon as PID 1.
+# Without --privileged (refused on some hosts) Docker mounts /sys and the cgroup tree read-only;
+# dockerd needs them writable to create its containers' cgroups and network devices.
+set -euo pipefail
+
+# Under --privileged they are writable already and remounting them read-write changes nothing.
+mount -o remount,rw /sys 2>/dev/null || true
+mount -o remount,rw /sys/fs/cgroup 2>/dev/null || true
+# cgroup v1: one read-only bind mount per controller below the tmpfs (v2 has just the one above).
+# A plain remount of a cgroup mount fails ("busy"); a bind remount flips only this mount's ro flag.
+for m in /sys/fs/cgroup/*; do
+  if mountpoint -q "$m"; then mount -o remount,bind,rw "$m" 2>/dev/null || true; fi
+done
+
+# A container restarted after its daemon was killed keeps the old pid files; no old daemon can be
+# alive in this fresh PID namespace, and dockerd refuses to start while they exist.
+rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
+
+# First start only: seed the daemon's state from the golden copy the driver bind-mounts (images
+# already loaded), which is faster than loading image tarballs into every new sandbox.
+if [ -d /labrun/golden ] && [ ! -e /var/lib/docker/.labrun-seeded ]; then
+  cp -a /labrun/golden/. /var/lib/docker/
+  touch /var/lib/docker/.labrun-seeded
+fi
+
+# Inner containers' packets travel inside the sandbox's own interface, so they must not be larger.
+mtu=$(cat /sys/class/net/eth0/mtu 2>/dev/null || echo 1500)
+
+args=(
+  --host=unix:///var/run/docker.sock
+  --bip=10.200.0.1/24
+  --default-address-pool base=10.201.0.0/16,size=24
+  --mtu="$mtu"
+)
+# The host reaches the inner Engine API through a socket in a folder it bind-mounts here.
+if [ -d /run/labrun ]; then
+  rm -f /run/labrun/docker.sock
+  args+=(--host=unix:///run/labrun/docker.sock)
+  if [ -n "${LABRUN_SOCKET_OWNER:-}" ]; then
+    # dockerd creates the socket root-owned; hand it to the host user running labrun.
+    ( for _ in $(seq 1 600); do
+        [ -S /run/labrun/docker.sock ] && { chown "$LABRUN_SOCKET_OWNER" /run/labrun/docker.sock; exit 0; }
+        sleep 0.05
+      done ) &
+  fi
+fi
+
+exec dockerd "${args[@]}" "$@"

@@ -1,0 +1,112 @@
+// Starting a Docker-in-Docker container and waiting for its inner daemon: the privilege probe, the
+// security settings that work with and without --privileged, and a bounded readiness wait.
+import Docker from 'dockerode';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SandboxError } from './sandbox.ts';
+import { dockerStatus, errorMessage, ignoreMissing } from './docker-errors.ts';
+import { demuxDockerFrames, lastLines } from './output.ts';
+
+export type PrivilegeMode = 'privileged' | 'caps';
+
+/** How often readiness is polled: the inner daemon answers 0.8–6.5 s after start, so 100 ms costs little. */
+const READY_POLL_MS = 100;
+/** One ping must not hang the readiness loop when the socket exists but the daemon is wedged. */
+const PING_TIMEOUT_MS = 2_000;
+/** Log lines quoted in an error: enough to show dockerd's last complaint, short enough to read. */
+const ERROR_LOG_LINES = 15;
+
+const probes = new WeakMap<Docker, Promise<PrivilegeMode>>();
+
+/**
+ * Whether this engine accepts --privileged, tried once per engine per process with a throwaway
+ * container. Some VMs refuse it ("unable to apply caps": the bounding set lacks CAP_SYS_RESOURCE).
+ */
+export function probePrivilege(engine: Docker, image: string): Promise<PrivilegeMode> {
+  let probe = probes.get(engine);
+  if (!probe) {
+    probe = runProbe(engine, image);
+    probes.set(engine, probe);
+  }
+  return probe;
+}
+
+async function runProbe(engine: Docker, image: string): Promise<PrivilegeMode> {
+  const container = await engine.createContainer({
+    Image: image,
+    Entrypoint: ['true'],
+    Labels: { 'labrun.probe': '1' },
+    HostConfig: { Privileged: true, NetworkMode: 'none' },
+  });
+  try {
+    await container.start();
+    return 'privileged';
+  } catch {
+    return 'caps';
+  } finally {
+    await ignoreMissing(() => container.remove({ force: true }));
+  }
+}
+
+/** HostConfig fields that let dockerd run inside: --privileged, or the explicit set that works without it. */
+export function securityHostConfig(mode: PrivilegeMode): Docker.HostConfig {
+  if (mode === 'privileged') return { Privileged: true };
+  return {
+    CapAdd: ['ALL'],
+    CapDrop: ['SYS_RESOURCE'],
+    SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+    // The API spelling of the CLI's `--security-opt systempaths=unconfined`: nothing masked or read-only in /proc.
+    MaskedPaths: [],
+    ReadonlyPaths: [],
+  };
+}
+
+/** The last lines of a container's log, or a note saying why they could not be read. */
+export async function logTail(engine: Docker, containerId: string, lines = ERROR_LOG_LINES): Promise<string> {
+  try {
+    const raw: unknown = await engine.getContainer(containerId).logs({ stdout: true, stderr: true, tail: lines, follow: false });
+    if (!Buffer.isBuffer(raw)) return '(no log output)';
+    const { stdout, stderr } = demuxDockerFrames(raw);
+    return lastLines(`${stdout}\n${stderr}`, lines) || '(no log output)';
+  } catch (err) {
+    return `(could not read the log: ${errorMessage(err)})`;
+  }
+}
+
+/**
+ * Waits until the daemon behind `socketPath` answers, failing early if the container stops and at
+ * `timeoutMs` at the latest; both failures quote the container's last log lines.
+ */
+export async function waitForDaemon(engine: Docker, containerId: string, name: string, socketPath: string, timeoutMs: number): Promise<void> {
+  const pinger = new Docker({ socketPath, timeout: PING_TIMEOUT_MS });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await pinger.ping();
+      return;
+    } catch {
+      // Not up yet: the socket appears only once dockerd listens.
+    }
+    let running = false;
+    let exitCode: number | undefined;
+    try {
+      const info = await engine.getContainer(containerId).inspect();
+      running = info.State.Running;
+      exitCode = info.State.ExitCode;
+    } catch (err) {
+      if (dockerStatus(err) !== 404) throw err;
+    }
+    if (!running) {
+      throw new SandboxError(
+        `sandbox container ${name} stopped (exit code ${exitCode ?? 'unknown'}) before its Docker daemon answered. Last log lines:\n${await logTail(engine, containerId)}`,
+        'Check that the image labrun/sandbox:latest is built by `labrun images` and that this host allows the capabilities Docker-in-Docker needs (see RUNTIME-FACTS).',
+      );
+    }
+    if (Date.now() >= deadline) {
+      throw new SandboxError(
+        `the Docker daemon in sandbox container ${name} did not answer within ${Math.round(timeoutMs / 1000)} s. Last log lines:\n${await logTail(engine, containerId)}`,
+        'The host may be overloaded (too many sandboxes starting at once); retry, or raise the ready timeout.',
+      );
+    }
+    await sleep(READY_POLL_MS);
+  }
+}

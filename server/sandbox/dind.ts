@@ -1,0 +1,357 @@
+// The Docker-in-Docker sandbox driver: one container per learner running its own dockerd, on its own
+// outer bridge network, with its own volume for the inner daemon's state. The host talks to the inner
+// daemon through a unix socket in a per-sandbox folder under stateDir (no TCP port is exposed).
+import { spawn as spawnProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { join, posix, resolve } from 'node:path';
+import Docker from 'dockerode';
+import { spawn as spawnPty, type IPty } from 'node-pty';
+import {
+  SandboxError,
+  type ExecRequest,
+  type ExecResult,
+  type Sandbox,
+  type SandboxDriver,
+  type SandboxLimits,
+  type SandboxProgress,
+  type SandboxSpec,
+} from './sandbox.ts';
+import { errorMessage, ignoreMissing } from './docker-errors.ts';
+import { probePrivilege, securityHostConfig, waitForDaemon } from './dind-container.ts';
+import { engineExec } from './engine-exec.ts';
+import { ensureGolden } from './golden.ts';
+import {
+  LABEL,
+  SANDBOX_LABEL_VERSION,
+  assertWorkspaceName,
+  composeProjectName,
+  parseSandboxLabels,
+  resourceName,
+  sandboxIdFromName,
+  sandboxLabels,
+  type SandboxIdentity,
+} from './naming.ts';
+
+/** Same tag as server/images (SANDBOX_IMAGE); built from images/sandbox by `labrun images`. */
+export const DEFAULT_SANDBOX_IMAGE = 'labrun/sandbox:latest';
+
+/** Enough for dockerd plus a few small services; one CPU so two cores serve a handful of learners. */
+export const DEFAULT_LIMITS: SandboxLimits = {
+  memoryBytes: 1.5 * 1024 ** 3,
+  nanoCpus: 1e9,
+  pidsLimit: 1024,
+};
+
+/** Ready in 1–6.5 s measured (one / five at once), plus seeding images; a cold, busy disk can take far longer. */
+const DEFAULT_READY_TIMEOUT_MS = 90_000;
+const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
+/** Checks read short outputs; a runaway command must not fill the server's memory. */
+const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
+/** Internal housekeeping execs (mkdir, kill) finish in milliseconds; bound them anyway. */
+const HOUSEKEEPING_TIMEOUT_MS = 10_000;
+/** sun_path is 108 bytes on Linux; a longer socket path fails with a confusing EINVAL. */
+const MAX_SOCKET_PATH = 107;
+const PING_TIMEOUT_MS = 2_000;
+
+export interface DindDriverOptions {
+  /** Host folder for per-sandbox sockets and the golden image state, e.g. `data/sandboxes`. */
+  stateDir: string;
+  limits?: Partial<SandboxLimits>;
+  engine?: Docker;
+  /** Sandbox image; defaults to labrun/sandbox:latest. */
+  image?: string;
+  /** Longest wait for a new or restarted sandbox's inner daemon to answer. */
+  readyTimeoutMs?: number;
+}
+
+interface DriverContext {
+  engine: Docker;
+  stateDir: string;
+}
+
+function runDir(ctx: DriverContext, id: string): string {
+  return join(ctx.stateDir, id);
+}
+
+/** Removes everything a sandbox consists of; each part may already be gone. */
+async function removeSandboxResources(ctx: DriverContext, id: string): Promise<void> {
+  const name = resourceName(id);
+  await ignoreMissing(() => ctx.engine.getContainer(name).remove({ force: true, v: true }));
+  await ignoreMissing(() => ctx.engine.getVolume(name).remove());
+  await ignoreMissing(() => ctx.engine.getNetwork(name).remove());
+  await rm(runDir(ctx, id), { recursive: true, force: true });
+}
+
+class DindSandbox implements Sandbox {
+  readonly workspacePath: string;
+  readonly labId: string;
+  readonly learnerId: string;
+  readonly workspace: string;
+  readonly createdAt: Date;
+  private readonly containerName: string;
+  private readonly socketPath: string;
+  private readonly inner: Docker;
+  private destroying: Promise<void> | undefined;
+
+  constructor(
+    private readonly ctx: DriverContext,
+    readonly id: string,
+    identity: SandboxIdentity,
+  ) {
+    this.labId = identity.labId;
+    this.learnerId = identity.learnerId;
+    this.workspace = identity.workspace;
+    this.createdAt = identity.createdAt;
+    this.workspacePath = posix.join('/root', identity.workspace);
+    this.containerName = resourceName(id);
+    this.socketPath = join(runDir(ctx, id), 'docker.sock');
+    this.inner = new Docker({ socketPath: this.socketPath });
+  }
+
+  private get container(): Docker.Container {
+    return this.ctx.engine.getContainer(this.containerName);
+  }
+
+  async exec(req: ExecRequest): Promise<ExecResult> {
+    if (req.argv.length === 0) throw new SandboxError('exec needs a command (argv was empty)', 'Pass the program and its arguments as argv.');
+    const timeoutMs = req.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+    const maxOutputBytes = req.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    if (req.service !== undefined) {
+      const target = await this.serviceContainer(req.service);
+      return engineExec(target, { argv: req.argv, env: req.env, timeoutMs, maxOutputBytes, kill: (pid) => this.killTree(pid) });
+    }
+    // The outer engine reports host PIDs, which mean nothing inside the sandbox; coreutils timeout
+    // (in our image) kills the command's whole process group instead.
+    const argv = ['timeout', '--kill-after=1', String(timeoutMs / 1000), ...req.argv];
+    const result = await engineExec(this.container, {
+      argv,
+      env: req.env,
+      workingDir: this.workspacePath,
+      timeoutMs,
+      maxOutputBytes,
+      kill: async () => {},
+    });
+    // 124 is timeout's own "timed out" status; our timer and its timer race by a few milliseconds.
+    if (result.exitCode === 124 && result.durationMs >= timeoutMs * 0.9) return { ...result, exitCode: null, timedOut: true };
+    return result;
+  }
+
+  /** The running container of a compose service of the workspace's project, found by compose's labels. */
+  private async serviceContainer(service: string): Promise<Docker.Container> {
+    const project = composeProjectName(this.workspace);
+    const found = await this.inner.listContainers({
+      filters: { label: [`com.docker.compose.project=${project}`, `com.docker.compose.service=${service}`], status: ['running'] },
+    });
+    const first = found.sort((a, b) => (a.Names[0] ?? '').localeCompare(b.Names[0] ?? ''))[0];
+    if (!first) {
+      throw new SandboxError(
+        `service ${service} is not running in project ${project}`,
+        `Start the stack in ${this.workspacePath} (for example \`docker compose up -d\`), then check again.`,
+      );
+    }
+    return this.inner.getContainer(first.Id);
+  }
+
+  /** Kills an inner exec and everything it started; inner PIDs are the sandbox's own PID namespace. */
+  private async killTree(pid: number): Promise<void> {
+    await engineExec(this.container, {
+      argv: ['bash', '-c', 'k() { local c; for c in $(pgrep -P "$1"); do k "$c"; done; kill -KILL "$1" 2>/dev/null; }; k "$0"', String(pid)],
+      timeoutMs: HOUSEKEEPING_TIMEOUT_MS,
+      maxOutputBytes: 4096,
+      kill: async () => {},
+    });
+  }
+
+  innerEngine(): Docker {
+    return this.inner;
+  }
+
+  openTerminal(cols: number, rows: number): IPty {
+    const args = ['exec', '-it', '-w', this.workspacePath, '-e', 'TERM=xterm-256color', '-e', `LABRUN_WORKSPACE=${this.workspacePath}`, this.containerName, 'bash', '-l'];
+    return spawnPty('docker', args, {
+      name: 'xterm-256color',
+      cols: Math.max(1, Math.floor(cols)),
+      rows: Math.max(1, Math.floor(rows)),
+      encoding: null,
+      env: process.env,
+    });
+  }
+
+  async copyIn(hostDir: string, destDir: string): Promise<void> {
+    const info = await stat(hostDir).catch(() => undefined);
+    if (!info?.isDirectory()) throw new SandboxError(`cannot copy ${hostDir} into the sandbox: it is not a folder`, 'Check the lab\'s files/ folder exists.');
+    await this.mkdirInside(destDir);
+    const tar = spawnProcess('tar', ['-C', hostDir, '--owner=0', '--group=0', '--numeric-owner', '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let tarErr = '';
+    tar.stderr.on('data', (d: Buffer) => (tarErr += d.toString()));
+    const exited = new Promise<number | null>((done) => tar.once('close', done));
+    try {
+      await this.container.putArchive(tar.stdout, { path: destDir });
+    } finally {
+      tar.kill();
+    }
+    const code = await exited;
+    if (code !== 0 && code !== null) throw new SandboxError(`could not pack ${hostDir} to copy it into the sandbox: ${tarErr.trim()}`, 'Check the folder is readable.');
+  }
+
+  private async mkdirInside(dir: string): Promise<void> {
+    const r = await engineExec(this.container, { argv: ['mkdir', '-p', '--', dir], timeoutMs: HOUSEKEEPING_TIMEOUT_MS, maxOutputBytes: 4096, kill: async () => {} });
+    if (r.exitCode !== 0) throw new SandboxError(`could not create ${dir} in sandbox ${this.containerName}: ${r.stderr.trim()}`, 'Check the sandbox is running.');
+  }
+
+  async isHealthy(): Promise<boolean> {
+    try {
+      const info = await this.container.inspect();
+      if (!info.State.Running) return false;
+      await new Docker({ socketPath: this.socketPath, timeout: PING_TIMEOUT_MS }).ping();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  destroy(): Promise<void> {
+    this.destroying ??= removeSandboxResources(this.ctx, this.id);
+    return this.destroying;
+  }
+
+  /** Makes the workspace and copies the lab's files into it. */
+  async prepareWorkspace(filesDir: string | undefined): Promise<void> {
+    await this.mkdirInside(this.workspacePath);
+    if (filesDir !== undefined) await this.copyIn(filesDir, this.workspacePath);
+  }
+}
+
+export class DindDriver implements SandboxDriver {
+  private readonly ctx: DriverContext;
+  private readonly limits: SandboxLimits;
+  private readonly image: string;
+  private readonly readyTimeoutMs: number;
+
+  constructor(opts: DindDriverOptions) {
+    this.ctx = { engine: opts.engine ?? new Docker(), stateDir: resolve(opts.stateDir) };
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.image = opts.image ?? DEFAULT_SANDBOX_IMAGE;
+    this.readyTimeoutMs = opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+  }
+
+  async create(spec: SandboxSpec, onProgress?: (p: SandboxProgress) => void): Promise<Sandbox> {
+    assertWorkspaceName(spec.workspace);
+    const { engine } = this.ctx;
+    const started = Date.now();
+    const progress = (step: SandboxProgress['step'], message: string) => onProgress?.({ step, message, elapsedMs: Date.now() - started });
+    const id = randomBytes(5).toString('hex');
+    const name = resourceName(id);
+    const socketPath = join(runDir(this.ctx, id), 'docker.sock');
+    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+      throw new SandboxError(`the sandbox socket path ${socketPath} is longer than a unix socket allows`, 'Use a shorter stateDir.');
+    }
+    const createdAt = new Date();
+    const labels = sandboxLabels(spec, createdAt);
+    const sandbox = new DindSandbox(this.ctx, id, { ...spec, createdAt, version: SANDBOX_LABEL_VERSION });
+    try {
+      progress('network', `creating network ${name}`);
+      await engine.createNetwork({ Name: name, Driver: 'bridge', Labels: labels, CheckDuplicate: true });
+      progress('volume', `creating volume ${name}`);
+      await engine.createVolume({ Name: name, Labels: labels });
+      const binds = [`${name}:/var/lib/docker`, `${runDir(this.ctx, id)}:/run/labrun`];
+      if (spec.images.length > 0) {
+        progress('images', `preparing images ${spec.images.join(', ')}`);
+        const golden = await ensureGolden(engine, {
+          stateDir: this.ctx.stateDir,
+          sandboxImage: this.image,
+          images: spec.images,
+          log: (line) => progress('images', line),
+        });
+        binds.push(`${golden}:/labrun/golden:ro`);
+      }
+      progress('container', `starting container ${name}`);
+      await mkdir(runDir(this.ctx, id), { recursive: true });
+      const mode = await probePrivilege(engine, this.image);
+      const uid = process.getuid?.();
+      const container = await engine.createContainer({
+        name,
+        Image: this.image,
+        Hostname: 'sandbox',
+        Labels: labels,
+        Env: uid !== undefined && uid !== 0 ? [`LABRUN_SOCKET_OWNER=${uid}:${process.getgid?.() ?? uid}`] : [],
+        HostConfig: {
+          ...securityHostConfig(mode),
+          NetworkMode: name,
+          Binds: binds,
+          Memory: this.limits.memoryBytes,
+          MemorySwap: this.limits.memoryBytes,
+          NanoCpus: this.limits.nanoCpus,
+          PidsLimit: this.limits.pidsLimit,
+        },
+      });
+      await container.start();
+      progress('daemon', 'waiting for the sandbox\'s Docker daemon');
+      await waitForDaemon(engine, container.id, name, socketPath, this.readyTimeoutMs);
+      for (const tag of spec.images) {
+        await sandbox.innerEngine().getImage(tag).inspect().catch((err: unknown) => {
+          throw new SandboxError(`image ${tag} is missing inside sandbox ${name} after preloading (${errorMessage(err)})`, 'Delete the golden state under stateDir/golden and retry.');
+        });
+      }
+      progress('files', `preparing ${sandbox.workspacePath}`);
+      await sandbox.prepareWorkspace(spec.filesDir);
+      progress('ready', `sandbox ${name} is ready`);
+      return sandbox;
+    } catch (err) {
+      await sandbox.destroy().catch(() => {});
+      if (err instanceof SandboxError) throw err;
+      throw new SandboxError(`could not create a sandbox for ${spec.learnerId} in lab ${spec.labId}: ${errorMessage(err)}`, 'Check that Docker is running and `labrun images` has built the images.');
+    }
+  }
+
+  async adoptExisting(): Promise<Sandbox[]> {
+    const { engine } = this.ctx;
+    const found = await engine.listContainers({ all: true, filters: { label: [`${LABEL.sandbox}=1`] } });
+    const adopted = await Promise.all(
+      found.map(async (c): Promise<Sandbox | undefined> => {
+        const identity = parseSandboxLabels(c.Labels);
+        const id = sandboxIdFromName(c.Names[0] ?? '');
+        if (!identity || id === undefined || identity.version !== SANDBOX_LABEL_VERSION) return undefined;
+        const sandbox = new DindSandbox(this.ctx, id, identity);
+        try {
+          const info = await engine.getContainer(c.Id).inspect();
+          // Docker refuses to start a container whose bind source is gone (stateDir cleaned, golden pruned).
+          for (const bind of info.HostConfig.Binds ?? []) {
+            const source = bind.split(':')[0] ?? '';
+            if (source.startsWith('/')) await mkdir(source, { recursive: true });
+          }
+          if (!info.State.Running) await engine.getContainer(c.Id).start();
+          await waitForDaemon(engine, c.Id, resourceName(id), join(runDir(this.ctx, id), 'docker.sock'), this.readyTimeoutMs);
+          return sandbox;
+        } catch (err) {
+          // A sandbox that cannot come back is dead weight; the learner's progress lives in the store.
+          console.error(`labrun: removing sandbox ${resourceName(id)} that could not be restarted: ${errorMessage(err)}`);
+          await sandbox.destroy().catch(() => {});
+          return undefined;
+        }
+      }),
+    );
+    return adopted.filter((s): s is Sandbox => s !== undefined);
+  }
+
+  async reap(keep?: (labels: Record<string, string>) => boolean): Promise<number> {
+    const { engine } = this.ctx;
+    const filters = { label: [`${LABEL.sandbox}=1`] };
+    const [containers, volumes, networks] = await Promise.all([
+      engine.listContainers({ all: true, filters }),
+      engine.listVolumes({ filters }),
+      engine.listNetworks({ filters }),
+    ]);
+    const doomed = new Set<string>();
+    const consider = (name: string, labels: Record<string, string> | null | undefined) => {
+      const id = sandboxIdFromName(name);
+      if (id !== undefined && !(keep?.(labels ?? {}) ?? false)) doomed.add(id);
+    };
+    for (const c of containers) consider(c.Names[0] ?? '', c.Labels);
+    for (const v of volumes.Volumes ?? []) consider(v.Name, v.Labels);
+    for (const n of networks) consider(n.Name, n.Labels);
+    for (const id of doomed) await removeSandboxResources(this.ctx, id);
+    return doomed.size;
+  }
+}

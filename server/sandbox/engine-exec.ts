@@ -1,0 +1,79 @@
+// Runs one command in a container through the Engine API (no CLI): separate stdout and stderr,
+// a byte cap on each, a timeout that kills the command, and the exit code.
+import type Docker from 'dockerode';
+import type { Duplex } from 'node:stream';
+import { z } from 'zod';
+import type { ExecResult } from './sandbox.ts';
+import { CappedCollector } from './output.ts';
+
+/** After the kill, how long to wait for the stream to close before abandoning it. */
+const KILL_GRACE_MS = 2_000;
+
+export interface EngineExecOptions {
+  argv: string[];
+  env?: Record<string, string>;
+  workingDir?: string;
+  timeoutMs: number;
+  maxOutputBytes: number;
+  /** Kills the command (and what it started) once the timeout passes; gets the exec's pid as the engine reports it. */
+  kill: (pid: number) => Promise<void>;
+}
+
+const execInspectSchema = z.object({
+  Running: z.boolean(),
+  ExitCode: z.number().nullable().optional(),
+  Pid: z.number(),
+});
+
+export async function engineExec(container: Docker.Container, opts: EngineExecOptions): Promise<ExecResult> {
+  const started = Date.now();
+  const exec = await container.exec({
+    Cmd: opts.argv,
+    AttachStdout: true,
+    AttachStderr: true,
+    AttachStdin: false,
+    Tty: false,
+    Env: opts.env ? Object.entries(opts.env).map(([k, v]) => `${k}=${v}`) : undefined,
+    WorkingDir: opts.workingDir,
+  });
+  const stream: Duplex = await exec.start({ hijack: true, stdin: false });
+  const stdout = new CappedCollector(opts.maxOutputBytes);
+  const stderr = new CappedCollector(opts.maxOutputBytes);
+  // dockerode types its modem as any; demuxStream splits Docker's 8-byte-framed multiplexed stream.
+  container.modem.demuxStream(stream, stdout, stderr);
+
+  let timedOut = false;
+  const ended = new Promise<void>((resolve) => {
+    stream.once('end', resolve);
+    stream.once('close', resolve);
+    stream.once('error', () => resolve());
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), opts.timeoutMs);
+  });
+  try {
+    if ((await Promise.race([ended, timeout])) === 'timeout') {
+      timedOut = true;
+      const info = execInspectSchema.safeParse(await exec.inspect());
+      if (info.success && info.data.Running && info.data.Pid > 0) await opts.kill(info.data.Pid);
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([ended, new Promise<void>((resolve) => (grace = setTimeout(resolve, KILL_GRACE_MS)))]);
+      clearTimeout(grace);
+    }
+  } finally {
+    clearTimeout(timer);
+    stream.destroy();
+  }
+
+  const info = execInspectSchema.safeParse(await exec.inspect());
+  const exitCode = !timedOut && info.success && !info.data.Running ? (info.data.ExitCode ?? null) : null;
+  return {
+    exitCode,
+    stdout: stdout.text(),
+    stderr: stderr.text(),
+    timedOut,
+    truncated: stdout.truncated || stderr.truncated,
+    durationMs: Date.now() - started,
+  };
+}

@@ -1,0 +1,109 @@
+// The "golden" inner Docker state: a /var/lib/docker prepared once with a lab's images loaded, which
+// each new sandbox copies before its daemon starts. Measured fastest way to preload images (see
+// RUNTIME-FACTS); keyed by the image IDs, so a rebuilt image gets a fresh golden state.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import DockerClient from 'dockerode';
+import { SandboxError } from './sandbox.ts';
+import { errorMessage, ignoreMissing } from './docker-errors.ts';
+import { probePrivilege, securityHostConfig, waitForDaemon } from './dind-container.ts';
+
+/** Loading a few hundred MB of layers on a busy disk: generous, but bounded. */
+const GOLDEN_READY_TIMEOUT_MS = 60_000;
+/** dockerd needs a moment to flush its state on SIGTERM; an unclean stop could leave a torn copy. */
+const GOLDEN_STOP_SECONDS = 30;
+
+/** Key of a golden state: which sandbox image runs the daemon and exactly which image IDs it holds. */
+export function goldenKey(sandboxImageId: string, images: ReadonlyArray<{ tag: string; id: string }>): string {
+  const lines = [`sandbox ${sandboxImageId}`, ...images.map((i) => `${i.tag} ${i.id}`).sort()];
+  return createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 24);
+}
+
+async function imageId(engine: Docker, tag: string): Promise<string> {
+  try {
+    return (await engine.getImage(tag).inspect()).Id;
+  } catch (err) {
+    throw new SandboxError(`image ${tag} is not on this Docker host (${errorMessage(err)})`, 'Run `labrun images` to build the images the labs use.');
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const building = new Map<string, Promise<string>>();
+
+/**
+ * Returns the host folder holding the golden /var/lib/docker for these images, building it first if
+ * needed (once per key, even with concurrent callers in this process).
+ */
+export async function ensureGolden(engine: Docker, opts: { stateDir: string; sandboxImage: string; images: string[]; log?: (line: string) => void }): Promise<string> {
+  const sandboxImageId = await imageId(engine, opts.sandboxImage);
+  const images = await Promise.all([...new Set(opts.images)].map(async (tag) => ({ tag, id: await imageId(engine, tag) })));
+  const dir = join(opts.stateDir, 'golden', goldenKey(sandboxImageId, images));
+  if (await exists(dir)) return dir;
+  let job = building.get(dir);
+  if (!job) {
+    job = buildGolden(engine, dir, opts.sandboxImage, images.map((i) => i.tag), opts.log).finally(() => building.delete(dir));
+    building.set(dir, job);
+  }
+  return job;
+}
+
+async function buildGolden(engine: Docker, dir: string, sandboxImage: string, tags: string[], log?: (line: string) => void): Promise<string> {
+  const token = randomBytes(4).toString('hex');
+  const work = `${dir}.building-${token}`;
+  const state = join(work, 'docker');
+  const run = join(work, 'run');
+  await mkdir(state, { recursive: true });
+  await mkdir(run, { recursive: true });
+  const mode = await probePrivilege(engine, sandboxImage);
+  const name = `labrun-golden-${token}`;
+  const container = await engine.createContainer({
+    name,
+    Image: sandboxImage,
+    Labels: { 'labrun.golden-builder': '1' },
+    HostConfig: {
+      ...securityHostConfig(mode),
+      NetworkMode: 'none',
+      Binds: [`${state}:/var/lib/docker`, `${run}:/run/labrun`],
+    },
+  });
+  try {
+    await container.start();
+    const socketPath = join(run, 'docker.sock');
+    await waitForDaemon(engine, container.id, name, socketPath, GOLDEN_READY_TIMEOUT_MS);
+    const inner = new DockerClient({ socketPath });
+    for (const tag of tags) {
+      log?.(`preparing ${tag} for sandboxes (once per image version)`);
+      const tar = await engine.getImage(tag).get();
+      const progress = await inner.loadImage(tar);
+      await new Promise<void>((resolve, reject) => inner.modem.followProgress(progress, (err: unknown) => (err ? reject(err) : resolve())));
+      await inner.getImage(tag).inspect();
+    }
+    await container.stop({ t: GOLDEN_STOP_SECONDS });
+  } catch (err) {
+    await rm(work, { recursive: true, force: true });
+    throw err instanceof SandboxError ? err : new SandboxError(`could not prepare the images ${tags.join(', ')} for sandboxes: ${errorMessage(err)}`, 'Check that the images load with `docker save TAG | docker load` and retry.');
+  } finally {
+    await ignoreMissing(() => container.remove({ force: true }));
+  }
+  // Per-daemon identity and network state must not be shared by every sandbox seeded from this copy.
+  await rm(join(state, 'engine-id'), { force: true });
+  await rm(join(state, 'network'), { recursive: true, force: true });
+  try {
+    await rename(state, dir);
+  } catch (err) {
+    // Another labrun process finished the same key first: its copy is as good as ours.
+    if (!(await exists(dir))) throw err;
+  }
+  await rm(work, { recursive: true, force: true });
+  return dir;
+}
