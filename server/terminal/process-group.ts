@@ -3,7 +3,22 @@
 // their own process groups of the same session and would survive a signal to the shell's group.
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** Pids whose session id (field 6 of /proc/PID/stat) is `sid`; empty where /proc is unavailable. */
+/** Fields after the command name of /proc/PID/stat (state first), or undefined if PID is gone. */
+function statFields(pid: string): string[] | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined; // exited while we looked
+  }
+  // The command name (field 2) is in parentheses and may contain spaces; fields after it are plain.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** Dead-but-unreaped processes: where PID 1 does not reap orphans (as on this VM) they linger. */
+const isDead = (state: string | undefined): boolean => state === 'Z' || state === 'X';
+
+/** Live (non-zombie) pids whose session id (field 6 of /proc/PID/stat) is `sid`; empty without /proc. */
 function sessionMembers(sid: number): number[] {
   let entries: string[];
   try {
@@ -14,15 +29,8 @@ function sessionMembers(sid: number): number[] {
   const members: number[] = [];
   for (const name of entries) {
     if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue; // exited while we looked
-    }
-    // The command name (field 2) is in parentheses and may contain spaces; fields after it are plain.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[3]) === sid) members.push(Number(name));
+    const fields = statFields(name);
+    if (fields && !isDead(fields[0]) && Number(fields[3]) === sid) members.push(Number(name));
   }
   return members;
 }
@@ -43,12 +51,13 @@ export function signalSession(pid: number, sig: NodeJS.Signals): void {
   for (const member of sessionMembers(pid)) signal(member, sig);
 }
 
-/** Whether any process of session `pid` (or the group `pid`) is still alive. */
+/** Whether any live process of session `pid` remains (zombies do not count). */
 export function sessionAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return sessionMembers(pid).length > 0;
-  }
+  return sessionMembers(pid).length > 0;
+}
+
+/** Whether `pid` is a live process (not gone, not a zombie). */
+export function processAlive(pid: number): boolean {
+  const fields = statFields(String(pid));
+  return fields !== undefined && !isDead(fields[0]);
 }

@@ -154,10 +154,12 @@ export class TerminalSession {
     if (this.#killTimer !== undefined) clearTimeout(this.#killTimer);
     // node-pty reports exit only after its read side closed, so all output is in the batcher: drain it.
     this.#batcher.flush();
-    for (const att of this.#attachments) this.#sendControl(att, { type: 'exit', code, signal: signal || null });
     // Orphans the shell left in its session (e.g. `sleep 1000 &`) go with it.
     signalSession(this.#pty.pid, 'SIGKILL');
     this.#resolveExit();
+    // Killed by us (shutdown, grace expiry): not the learner's `exit`, so let clients reconnect later.
+    if (this.#disposePromise) return this.#end(CloseCode.GoingAway, 'terminal closed by the server');
+    for (const att of this.#attachments) this.#sendControl(att, { type: 'exit', code, signal: signal || null });
     this.#end(CloseCode.Normal, 'shell exited');
   }
 
@@ -198,8 +200,9 @@ export class TerminalSession {
         try {
           this.#pty.resize(frame.cols, frame.rows);
         } catch (err) {
-          // The shell can exit between our check and the ioctl; node-pty then throws. Nothing to resize.
-          if (!this.#exited) throw err;
+          // The pty's fd closes a moment before node-pty reports the exit; the ioctl then fails with
+          // EBADF/EIO. Nothing left to resize. Anything else is a bug and is rethrown.
+          if (!(err instanceof Error && /ioctl\(2\) failed/.test(err.message))) throw err;
         }
         return;
     }
