@@ -1,0 +1,159 @@
+// Server configuration: CLI flags and LABRUN_* environment variables, validated once at start so a
+// typo fails loudly before anything listens. Flags win over environment; defaults suit one local user.
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Bytes of randomness in a generated token: 256 bits, the same as Jupyter's default. */
+const TOKEN_BYTES = 32;
+/** Shortest accepted --token: anything shorter is guessable over a LAN. */
+const MIN_TOKEN_LENGTH = 16;
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  labsDir: string;
+  dataDir: string;
+  trustedOrigins: string[];
+  token: string;
+  limits: { memoryBytes?: number; nanoCpus?: number; pidsLimit?: number };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const FLAGS = {
+  host: { env: 'LABRUN_HOST', repeat: false },
+  port: { env: 'LABRUN_PORT', repeat: false },
+  labs: { env: 'LABRUN_LABS', repeat: false },
+  data: { env: 'LABRUN_DATA', repeat: false },
+  'trusted-origin': { env: 'LABRUN_TRUSTED_ORIGINS', repeat: true },
+  token: { env: 'LABRUN_TOKEN', repeat: false },
+  memory: { env: 'LABRUN_SANDBOX_MEMORY', repeat: false },
+  cpus: { env: 'LABRUN_SANDBOX_CPUS', repeat: false },
+  pids: { env: 'LABRUN_SANDBOX_PIDS', repeat: false },
+} as const;
+type FlagName = keyof typeof FLAGS;
+
+export const SERVE_USAGE = `usage: labrun serve [options]
+
+  --host H              address to bind (default 127.0.0.1; env LABRUN_HOST)
+  --port P              port, 0 = any free port (default 3000; env LABRUN_PORT)
+  --labs DIR            folder of labs (default ./labs; env LABRUN_LABS)
+  --data DIR            folder for the progress database and sandbox state (default ./data; env LABRUN_DATA)
+  --trusted-origin URL  another origin allowed to open terminals, e.g. a reverse proxy's (repeatable;
+                        env LABRUN_TRUSTED_ORIGINS, comma-separated)
+  --token T             access token (default: 32 random bytes, hex; env LABRUN_TOKEN)
+  --memory SIZE         memory limit per sandbox, e.g. 2g or 1536m (env LABRUN_SANDBOX_MEMORY)
+  --cpus N              CPUs per sandbox, e.g. 1.5 (env LABRUN_SANDBOX_CPUS)
+  --pids N              process limit per sandbox (env LABRUN_SANDBOX_PIDS)`;
+
+function isFlag(name: string): name is FlagName {
+  return Object.hasOwn(FLAGS, name);
+}
+
+/** Splits argv into flag values; `--name value` and `--name=value` both work. */
+function readFlags(argv: string[]): Map<FlagName, string[]> {
+  const out = new Map<FlagName, string[]>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument '${arg}'`);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq === -1 ? undefined : eq);
+    if (!isFlag(name)) throw new ConfigError(`unknown option '--${name}'`);
+    let value: string | undefined;
+    if (eq !== -1) value = arg.slice(eq + 1);
+    else {
+      value = argv[++i];
+      if (value === undefined) throw new ConfigError(`option '--${name}' needs a value`);
+    }
+    const list = out.get(name) ?? [];
+    if (!FLAGS[name].repeat && list.length > 0) throw new ConfigError(`option '--${name}' given twice`);
+    list.push(value);
+    out.set(name, list);
+  }
+  return out;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+const origin = z.string().transform((s, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(s);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `'${s}' is not a URL; write it like https://labs.example.org` });
+    return z.NEVER;
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== s.replace(/\/$/, '')) {
+    ctx.addIssue({ code: 'custom', message: `'${s}' is not an origin; write scheme://host[:port] with no path` });
+    return z.NEVER;
+  }
+  return url.origin;
+});
+
+const schema = z.object({
+  host: z.string().min(1),
+  port: z.coerce.number().int().min(0).max(65535),
+  labs: z.string().min(1),
+  data: z.string().min(1),
+  'trusted-origin': z.array(origin),
+  token: z
+    .string()
+    .min(MIN_TOKEN_LENGTH, `must be at least ${MIN_TOKEN_LENGTH} characters`)
+    .regex(/^[A-Za-z0-9._~-]+$/, 'may only contain letters, digits and . _ ~ - (it goes into a URL)'),
+  memory: z
+    .string()
+    .regex(/^\d+(\.\d+)?[kmg]?$/i, 'must be a size like 2g, 1536m or 1073741824')
+    .transform((s) => {
+      const m = /^([\d.]+)([kmg]?)$/i.exec(s);
+      return Math.round(Number(m?.[1]) * (SIZE_UNITS[(m?.[2] ?? '').toLowerCase()] ?? 1));
+    })
+    .optional(),
+  cpus: z.coerce.number().positive('must be a positive number of CPUs').optional(),
+  pids: z.coerce.number().int().positive('must be a positive whole number').optional(),
+});
+
+/**
+ * Builds the configuration from argv (without the command name) and an environment.
+ * Throws ConfigError naming the option and what is wrong with it.
+ */
+export function parseConfig(argv: string[], env: Record<string, string | undefined> = process.env): ServerConfig {
+  const flags = readFlags(argv);
+  const pick = (name: FlagName): string | undefined => flags.get(name)?.[0] ?? env[FLAGS[name].env];
+  const envOrigins = env[FLAGS['trusted-origin'].env];
+  const raw = {
+    host: pick('host') ?? '127.0.0.1',
+    port: pick('port') ?? '3000',
+    labs: pick('labs') ?? './labs',
+    data: pick('data') ?? './data',
+    'trusted-origin':
+      flags.get('trusted-origin') ??
+      (envOrigins ? envOrigins.split(',').map((s) => s.trim()).filter(Boolean) : []),
+    token: pick('token') ?? randomBytes(TOKEN_BYTES).toString('hex'),
+    memory: pick('memory'),
+    cpus: pick('cpus'),
+    pids: pick('pids'),
+  };
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = String(issue?.path[0] ?? 'option');
+    throw new ConfigError(`--${field}: ${issue?.message ?? 'invalid value'}`);
+  }
+  const c = parsed.data;
+  return {
+    host: c.host,
+    port: c.port,
+    labsDir: path.resolve(c.labs),
+    dataDir: path.resolve(c.data),
+    trustedOrigins: c['trusted-origin'],
+    token: c.token,
+    limits: {
+      ...(c.memory !== undefined && { memoryBytes: c.memory }),
+      ...(c.cpus !== undefined && { nanoCpus: Math.round(c.cpus * 1e9) }),
+      ...(c.pids !== undefined && { pidsLimit: c.pids }),
+    },
+  };
+}

@@ -1,0 +1,198 @@
+// The web app: builds every long-lived part (store, catalog, sandbox sessions, terminals), wires the
+// express routes and the WebSocket upgrade, listens, and owns shutdown. createServer() is what
+// `labrun serve` runs and what tests start on port 0.
+import { existsSync } from 'node:fs';
+import { STATUS_CODES, createServer as createHttpServer, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+import { WebSocketServer } from 'ws';
+import type { ServerConfig } from '../config.ts';
+import { loadCatalog } from '../labs/catalog.ts';
+import { DindDriver } from '../sandbox/dind.ts';
+import type { Sandbox, SandboxDriver } from '../sandbox/sandbox.ts';
+import { LabSessions } from '../session/lab-sessions.ts';
+import { Store } from '../store/store.ts';
+import { TerminalManager } from '../terminal/terminal-manager.ts';
+import { apiRouter } from './api-routes.ts';
+import { Auth } from './auth.ts';
+import { HttpError, errorHandler } from './http-error.ts';
+import { isAllowedOrigin, type OriginPolicy } from './origin.ts';
+import { csrfGuard, hostGuard, requireAuth, securityHeaders, tokenExchange } from './security.ts';
+
+export const CLIENT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/client');
+/** Largest JSON body: answers and a step id; anything bigger is a mistake or an attack. */
+const JSON_LIMIT = '64kb';
+/** Largest WebSocket message: a generous paste into the terminal. */
+const WS_MAX_PAYLOAD = 1024 * 1024;
+/** WebSocket close code for "the server could not provide what the socket is for" (RFC 6455). */
+const WS_INTERNAL_ERROR = 1011;
+/** Close reasons are limited to 123 bytes by RFC 6455. */
+const WS_REASON_MAX = 120;
+
+export interface ServerOptions {
+  log?: (line: string) => void;
+  /** The sandbox driver; default a DindDriver keeping its state in `<data>/sandboxes`. */
+  driver?: SandboxDriver;
+  /** Re-adopt sandboxes left by an earlier run (default true). */
+  adopt?: boolean;
+}
+
+export interface ServerHandle {
+  url: string;
+  /** Sandboxes re-adopted from an earlier run at start. */
+  adopted: number;
+  close(): Promise<void>;
+}
+
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Answers an upgrade request with a plain HTTP status and closes the socket. */
+function rejectUpgrade(socket: Duplex, status: number, message: string): void {
+  const body = `${message}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+  socket.destroy();
+}
+
+export async function createServer(config: ServerConfig, opts: ServerOptions = {}): Promise<ServerHandle> {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const catalog = await loadCatalog(config.labsDir);
+  const store = new Store(config.dataDir);
+  const learner = 'local';
+  store.ensureLearner(learner);
+
+  const driver = opts.driver ?? new DindDriver({ stateDir: path.join(config.dataDir, 'sandboxes'), limits: config.limits });
+  const sessions = new LabSessions({ driver, log });
+  let adopted = 0;
+  if (opts.adopt ?? true) {
+    try {
+      adopted = await sessions.adoptExisting();
+    } catch (err) {
+      log(`warning: could not look for sandboxes from an earlier run: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const terminals = new TerminalManager();
+  const auth = new Auth(config.token);
+  const policy: OriginPolicy = { boundHost: config.host, trustedOrigins: config.trustedOrigins };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(securityHeaders());
+  app.use(hostGuard(policy));
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.use(tokenExchange(auth));
+  // The stylesheet is public so the "open the printed URL" page is styled; it holds no data.
+  app.get('/app.css', (_req, res, next) => {
+    res.sendFile(path.join(CLIENT_DIR, 'app.css'), (err) => err && next());
+  });
+  app.use(requireAuth(auth));
+  app.use(csrfGuard(policy));
+  app.use(express.json({ limit: JSON_LIMIT }));
+  app.use('/api', apiRouter({ catalog, store, sessions, log }));
+  app.use('/api', (req) => {
+    throw new HttpError(`no API route ${req.method} ${req.originalUrl}`, 404);
+  });
+  app.use(express.static(CLIENT_DIR, { index: false }));
+  const sendIndex: express.RequestHandler = (_req, res) => {
+    const index = path.join(CLIENT_DIR, 'index.html');
+    if (!existsSync(index)) throw new HttpError('the web client is not built', 500, 'Run `npm run build`, then reload.', true);
+    res.setHeader('Cache-Control', 'no-cache');
+    res.sendFile(index);
+  };
+  app.get('/', sendIndex);
+  app.get('/labs/:labId', (req, res, next) => {
+    if (!catalog.byId(req.params.labId)) throw new HttpError(`no lab '${req.params.labId}'`, 404);
+    sendIndex(req, res, next);
+  });
+  app.use((req) => {
+    throw new HttpError(`nothing at ${req.path}`, 404);
+  });
+  app.use(errorHandler(log));
+
+  const server = createHttpServer(app);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD });
+  const upgrading = new Set<Duplex>();
+  let closing = false;
+
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://labrun.invalid');
+    if (url.pathname !== '/ws/terminal') return rejectUpgrade(socket, 404, `no WebSocket at ${url.pathname}`);
+    const origin = req.headers.origin;
+    if (!isAllowedOrigin(origin, req.headers.host, policy)) {
+      log(`refused WebSocket from origin '${origin ?? '(none)'}' (host '${req.headers.host ?? ''}')`);
+      return rejectUpgrade(socket, 403, 'origin not allowed');
+    }
+    const learnerId = auth.learnerOf(req);
+    if (learnerId === null) return rejectUpgrade(socket, 401, 'not signed in: open the URL printed by labrun serve');
+    const lab = catalog.byId(url.searchParams.get('lab') ?? '');
+    if (!lab) return rejectUpgrade(socket, 404, `no lab '${url.searchParams.get('lab') ?? ''}'`);
+
+    // The upgrade completes only once the sandbox is up; meanwhile the page shows the session status.
+    let sandbox: Sandbox | undefined;
+    let failure: string | undefined;
+    try {
+      sandbox = await sessions.ensure(learnerId, lab);
+    } catch (err) {
+      failure = err instanceof Error ? err.message : String(err);
+    }
+    if (closing) return void socket.destroy();
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      if (!sandbox) {
+        ws.close(WS_INTERNAL_ERROR, (failure ?? 'sandbox unavailable').slice(0, WS_REASON_MAX));
+        return;
+      }
+      const sb = sandbox;
+      terminals.attach(ws, `${learnerId}:${lab.id}`, (cols, rows) => sb.openTerminal(cols, rows));
+    });
+  }
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    upgrading.add(socket);
+    socket.once('close', () => upgrading.delete(socket));
+    upgrade(req, socket, head)
+      .catch((err: unknown) => {
+        log(`error: WebSocket upgrade failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        if (!socket.destroyed) rejectUpgrade(socket, 500, 'internal error');
+      })
+      .finally(() => upgrading.delete(socket));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${urlHost(config.host)}:${port}`;
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closed ??= (async () => {
+      closing = true;
+      for (const s of upgrading) s.destroy();
+      await terminals.dispose();
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      const kept = sessions.dispose();
+      if (kept > 0) log(`kept ${kept} sandbox${kept === 1 ? '' : 'es'} running; the next labrun serve re-adopts ${kept === 1 ? 'it' : 'them'}`);
+      store.close();
+    })());
+
+  return { url, adopted, close };
+}

@@ -1,0 +1,21 @@
+// The few server-rendered pages (not signed in, errors): tiny, no scripts, styled by the client's CSS
+// file when it exists, so they pass the strict Content-Security-Policy.
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** A complete HTML page around trusted `bodyHtml` (callers escape what they interpolate). */
+export function page(title: string, bodyHtml: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)} · labrun</title><link rel="stylesheet" href="/app.css"></head>
+<body class="plain-page"><main class="plain">${bodyHtml}</main></body></html>
+`;
+}
+
+export const SIGNED_OUT_PAGE = page(
+  'Sign in',
+  `<h1>labrun needs its access link</h1>
+<p>Open the URL that <code>labrun serve</code> printed when it started — it ends in <code>?token=…</code>.
+Your browser then remembers you, so the plain address works afterwards.</p>`,
+);

@@ -1,0 +1,99 @@
+// Security as middleware in the route chain: response headers, the DNS-rebinding Host guard, the
+// one-time token exchange, authentication and the cross-site write (CSRF) guard. The WebSocket
+// upgrade runs the same rules in app.ts, since upgrades never pass through express.
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Auth } from './auth.ts';
+import { HttpError, sendError } from './http-error.ts';
+import { isAllowedHost, isAllowedWrite, type OriginPolicy } from './origin.ts';
+import { SIGNED_OUT_PAGE } from './pages.ts';
+
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export function securityHeaders(): RequestHandler {
+  return (_req, res, next) => {
+    res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Frame-Options', 'DENY');
+    next();
+  };
+}
+
+const isApi = (req: Request): boolean => req.path.startsWith('/api/');
+
+export function hostGuard(policy: OriginPolicy): RequestHandler {
+  return (req, res, next) => {
+    if (isAllowedHost(req.headers.host, policy)) return next();
+    sendError(
+      res,
+      isApi(req),
+      new HttpError(`host '${req.headers.host ?? ''}' is not served here`, 403, 'Open the URL printed by labrun serve.'),
+    );
+  };
+}
+
+/** Removes the token from a request URL, keeping path and other parameters; never yields an absolute URL. */
+export function withoutToken(originalUrl: string): string {
+  const url = new URL(originalUrl, 'http://labrun.invalid');
+  url.searchParams.delete('token');
+  // A path like `//evil.example` would be read by the browser as another host: collapse leading slashes.
+  return url.pathname.replace(/^\/+/, '/') + url.search;
+}
+
+/** `?token=` on a GET: right → cookie + redirect to the same URL without it; wrong → 401. */
+export function tokenExchange(auth: Auth): RequestHandler {
+  return (req, res, next) => {
+    const token: unknown = req.query.token;
+    if (token === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
+    if (typeof token !== 'string' || !auth.tokenMatches(token)) {
+      res.status(401);
+      if (isApi(req)) res.json({ error: 'wrong token: open the URL printed by labrun serve' });
+      else res.type('html').send(SIGNED_OUT_PAGE);
+      return;
+    }
+    res.setHeader('Set-Cookie', auth.cookieHeader(req.secure));
+    res.setHeader('Cache-Control', 'no-store');
+    res.redirect(303, withoutToken(req.originalUrl));
+  };
+}
+
+/** Lets only requests with a valid session cookie through and records who they are. */
+export function requireAuth(auth: Auth): RequestHandler {
+  return (req, res, next) => {
+    const learnerId = auth.learnerOf(req);
+    if (learnerId !== null) {
+      res.locals.learnerId = learnerId;
+      return next();
+    }
+    res.status(401);
+    if (isApi(req)) res.json({ error: 'not signed in: open the URL printed by labrun serve' });
+    else res.type('html').send(SIGNED_OUT_PAGE);
+  };
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function csrfGuard(policy: OriginPolicy): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (SAFE_METHODS.has(req.method)) return next();
+    const header = (name: string): string | undefined => {
+      const v = req.headers[name];
+      return typeof v === 'string' ? v : undefined;
+    };
+    const ok = isAllowedWrite(
+      { origin: header('origin'), secFetchSite: header('sec-fetch-site'), host: header('host') },
+      policy,
+    );
+    if (ok) return next();
+    sendError(res, isApi(req), new HttpError('cross-site request refused', 403));
+  };
+}

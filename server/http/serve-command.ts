@@ -1,0 +1,65 @@
+// `labrun serve`: parse the configuration, make sure the images exist, start the web app, print the
+// one URL to open, and shut down cleanly on SIGINT/SIGTERM (sandboxes stay for the next start).
+import { ConfigError, SERVE_USAGE, parseConfig } from '../config.ts';
+import { LabError, loadCatalog } from '../labs/catalog.ts';
+import { SANDBOX_IMAGE, ensureImages } from '../images/ensure-images.ts';
+import { createServer } from './app.ts';
+
+/** Upper bound on a graceful shutdown; past it the process exits anyway rather than hang. */
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(SERVE_USAGE);
+    return 0;
+  }
+  let config;
+  try {
+    config = parseConfig(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`labrun serve: ${err.message}\n\n${SERVE_USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+
+  let catalog;
+  try {
+    catalog = await loadCatalog(config.labsDir);
+  } catch (err) {
+    if (err instanceof LabError) {
+      console.error(`labrun serve: the labs in ${config.labsDir} have problems:\n${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+  const images = [SANDBOX_IMAGE, ...new Set(catalog.labs.flatMap((l) => l.images))];
+  await ensureImages(images, { onProgress: (line) => console.log(`images: ${line}`) });
+
+  const server = await createServer(config);
+  if (server.adopted > 0) console.log(`re-adopted ${server.adopted} sandbox(es) from the previous run`);
+  console.log(`labrun is ready: ${server.url}/?token=${config.token}`);
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      console.log(`\n${signal}: shutting down (terminals closed; sandboxes kept for the next start)`);
+      const timer = setTimeout(() => {
+        console.error(`labrun serve: shutdown took over ${SHUTDOWN_TIMEOUT_MS / 1000} s; exiting anyway`);
+        process.exit(1);
+      }, SHUTDOWN_TIMEOUT_MS);
+      timer.unref();
+      server.close().then(resolve, (err: unknown) => {
+        console.error(`labrun serve: error during shutdown: ${err instanceof Error ? err.message : String(err)}`);
+        resolve();
+      });
+    };
+    const onInt = (): void => stop('SIGINT');
+    const onTerm = (): void => stop('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+  return 0;
+}

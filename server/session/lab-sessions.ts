@@ -1,0 +1,200 @@
+// Lab sessions: which sandbox belongs to which (learner, lab). Creates a sandbox on first need,
+// reports its progress while it starts, re-adopts sandboxes left by an earlier server run, runs each
+// step's setup once when the learner opens it, and replaces a sandbox that died (progress lives in the
+// store, so nothing the learner earned is lost). Owns the session map; sandboxes outlive it on purpose.
+import type { Lab, Step } from '../labs/catalog.ts';
+import { runStepSetup } from '../checks/run-step.ts';
+import { SandboxError, type Sandbox, type SandboxDriver, type SandboxProgress } from '../sandbox/sandbox.ts';
+
+/**
+ * How long a health answer is trusted. A check or a new terminal within this window skips the probe
+ * (~70 ms, a docker exec); a sandbox that dies inside it is caught by the next request after it.
+ */
+const HEALTH_TTL_MS = 5000;
+
+export type SessionState = 'none' | 'starting' | 'ready' | 'failed';
+
+export interface SessionStatus {
+  state: SessionState;
+  /** Latest creation progress while starting (and the final 'ready' step after). */
+  progress: SandboxProgress | null;
+  error?: string;
+  hint?: string;
+  /** Something the learner should know, e.g. that their sandbox was replaced. */
+  notice?: string;
+}
+
+export interface SessionEvent {
+  learnerId: string;
+  labId: string;
+  status: SessionStatus;
+}
+
+interface Entry {
+  learnerId: string;
+  labId: string;
+  sandbox?: Sandbox;
+  pending?: Promise<Sandbox>;
+  healthyAt: number;
+  status: SessionStatus;
+  /** Steps whose setup already ran in the current sandbox (reset when the sandbox is replaced). */
+  setupDone: Set<string>;
+  setupRunning: Map<string, Promise<void>>;
+}
+
+const REPLACED_NOTICE =
+  'Your sandbox had stopped, so labrun started a fresh one. Your progress is kept, but containers and ' +
+  'files you made in the old sandbox are gone: rerun earlier commands this step depends on.';
+
+export class LabSessions {
+  private readonly entries = new Map<string, Entry>();
+  private readonly listeners = new Set<(e: SessionEvent) => void>();
+  private disposed = false;
+
+  constructor(
+    private readonly opts: {
+      driver: SandboxDriver;
+      log?: (line: string) => void;
+    },
+  ) {}
+
+  private log(line: string): void {
+    (this.opts.log ?? console.log)(line);
+  }
+
+  private entry(learnerId: string, labId: string): Entry {
+    const key = `${learnerId}:${labId}`;
+    let e = this.entries.get(key);
+    if (!e) {
+      e = {
+        learnerId,
+        labId,
+        healthyAt: 0,
+        status: { state: 'none', progress: null },
+        setupDone: new Set(),
+        setupRunning: new Map(),
+      };
+      this.entries.set(key, e);
+    }
+    return e;
+  }
+
+  private setStatus(e: Entry, status: SessionStatus): void {
+    e.status = status;
+    for (const fn of this.listeners) fn({ learnerId: e.learnerId, labId: e.labId, status });
+  }
+
+  /** Re-adopts the sandboxes an earlier run of the server left behind; returns how many. */
+  async adoptExisting(): Promise<number> {
+    const found = await this.opts.driver.adoptExisting();
+    let adopted = 0;
+    for (const sb of found) {
+      const e = this.entry(sb.learnerId, sb.labId);
+      if (e.sandbox) {
+        // Two sandboxes for one (learner, lab) can only be a crash mid-replacement: keep the first.
+        await sb.destroy().catch((err: unknown) => this.log(`warning: could not remove duplicate sandbox ${sb.id}: ${String(err)}`));
+        continue;
+      }
+      e.sandbox = sb;
+      e.healthyAt = Date.now();
+      e.status = { state: 'ready', progress: null };
+      adopted++;
+    }
+    return adopted;
+  }
+
+  status(learnerId: string, labId: string): SessionStatus {
+    return this.entries.get(`${learnerId}:${labId}`)?.status ?? { state: 'none', progress: null };
+  }
+
+  /** Calls `fn` on every status change of any session; returns the unsubscribe function. */
+  subscribe(fn: (e: SessionEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** The learner's sandbox for a lab: the live one, or a new one (replacing a dead one). */
+  ensure(learnerId: string, lab: Lab): Promise<Sandbox> {
+    if (this.disposed) return Promise.reject(new Error('the server is shutting down'));
+    const e = this.entry(learnerId, lab.id);
+    // One probe or creation at a time per session, so two tabs never start two sandboxes.
+    e.pending ??= this.ensureNow(e, lab).finally(() => {
+      e.pending = undefined;
+    });
+    return e.pending;
+  }
+
+  private async ensureNow(e: Entry, lab: Lab): Promise<Sandbox> {
+    let notice: string | undefined;
+    if (e.sandbox) {
+      if (Date.now() - e.healthyAt < HEALTH_TTL_MS) return e.sandbox;
+      if (await e.sandbox.isHealthy()) {
+        e.healthyAt = Date.now();
+        return e.sandbox;
+      }
+      this.log(`sandbox ${e.sandbox.id} of ${e.learnerId}/${e.labId} is not healthy; replacing it`);
+      const dead = e.sandbox;
+      e.sandbox = undefined;
+      e.setupDone.clear();
+      await dead.destroy().catch((err: unknown) => this.log(`warning: could not remove dead sandbox ${dead.id}: ${String(err)}`));
+      notice = REPLACED_NOTICE;
+    }
+    this.setStatus(e, { state: 'starting', progress: null, ...(notice && { notice }) });
+    try {
+      const sb = await this.opts.driver.create(
+        {
+          labId: lab.id,
+          learnerId: e.learnerId,
+          workspace: lab.workspace,
+          ...(lab.filesDir !== undefined && { filesDir: lab.filesDir }),
+          images: lab.images,
+        },
+        (progress) => this.setStatus(e, { ...e.status, progress }),
+      );
+      if (this.disposed) return sb;
+      e.sandbox = sb;
+      e.healthyAt = Date.now();
+      this.setStatus(e, { state: 'ready', progress: e.status.progress, ...(notice && { notice }) });
+      return sb;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const hint =
+        err instanceof SandboxError ? err.hint : 'Check that Docker is running on the server, then reload the page.';
+      this.log(`sandbox for ${e.learnerId}/${e.labId} failed to start: ${message}`);
+      this.setStatus(e, { state: 'failed', progress: e.status.progress, error: message, hint });
+      throw err instanceof SandboxError ? err : new SandboxError(`your sandbox could not start: ${message}`, hint);
+    }
+  }
+
+  /**
+   * Called when the learner opens a step: makes sure the sandbox exists and the step's setup has run
+   * in it (once per sandbox). Concurrent calls for the same step share one run.
+   */
+  async openStep(learnerId: string, lab: Lab, step: Step): Promise<Sandbox> {
+    const sb = await this.ensure(learnerId, lab);
+    const e = this.entry(learnerId, lab.id);
+    if (e.setupDone.has(step.id)) return sb;
+    let running = e.setupRunning.get(step.id);
+    if (!running) {
+      const run = runStepSetup(sb, lab, step)
+        .then(() => {
+          if (e.sandbox === sb) e.setupDone.add(step.id);
+        })
+        .finally(() => e.setupRunning.delete(step.id));
+      e.setupRunning.set(step.id, run);
+      running = run;
+    }
+    await running;
+    return sb;
+  }
+
+  /** Forgets all sessions; sandboxes keep running so the next start re-adopts them. Idempotent. */
+  dispose(): number {
+    if (this.disposed) return 0;
+    this.disposed = true;
+    const kept = [...this.entries.values()].filter((e) => e.sandbox).length;
+    this.entries.clear();
+    this.listeners.clear();
+    return kept;
+  }
+}
