@@ -106,10 +106,13 @@ export function apiRouter(ctx: ApiContext): Router {
     const step = stepOf(lab, body.currentStep);
     if (!step) throw new HttpError(`currentStep: lab '${lab.id}' has no step '${body.currentStep}'`, 400);
     ctx.store.setCurrentStep(learner, lab.id, step.id);
-    // Start the sandbox and the step's setup now, so they are ready by the time the learner types.
-    ctx.sessions.openStep(learner, lab, step).catch((err: unknown) => {
-      ctx.log(`setup of ${lab.id}/${step.id} for ${learner} failed: ${err instanceof Error ? err.message : String(err)}`);
-    });
+    // Run the step's setup now if the learner has a sandbox (or one is starting); otherwise the
+    // terminal's connection starts the sandbox and runs the current step's setup then.
+    if (ctx.sessions.status(learner, lab.id).state !== 'none') {
+      ctx.sessions.openStep(learner, lab, step).catch((err: unknown) => {
+        ctx.log(`setup of ${lab.id}/${step.id} for ${learner} failed: ${err instanceof Error ? err.message : String(err)}`);
+      });
+    }
     const p = ctx.store.getProgress(learner, lab.id);
     res.json({ currentStep: p.currentStep, completedSteps: p.completedSteps });
   });

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { WebSocketServer } from 'ws';
+import { closeReason } from '../../shared/protocol.ts';
 import type { ServerConfig } from '../config.ts';
 import { loadCatalog } from '../labs/catalog.ts';
 import { DindDriver } from '../sandbox/dind.ts';
@@ -28,8 +29,6 @@ const JSON_LIMIT = '64kb';
 const WS_MAX_PAYLOAD = 1024 * 1024;
 /** WebSocket close code for "the server could not provide what the socket is for" (RFC 6455). */
 const WS_INTERNAL_ERROR = 1011;
-/** Close reasons are limited to 123 bytes by RFC 6455. */
-const WS_REASON_MAX = 120;
 
 export interface ServerOptions {
   log?: (line: string) => void;
@@ -146,11 +145,14 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
     if (closing) return void socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (!sandbox) {
-        ws.close(WS_INTERNAL_ERROR, (failure ?? 'sandbox unavailable').slice(0, WS_REASON_MAX));
+        ws.close(WS_INTERNAL_ERROR, closeReason(failure ?? 'sandbox unavailable'));
         return;
       }
       const sb = sandbox;
       terminals.attach(ws, `${learnerId}:${lab.id}`, (cols, rows) => sb.openTerminal(cols, rows));
+      // The sandbox is up: run the setup of the step the learner is on (once per sandbox).
+      const step = lab.steps.find((s) => s.id === store.getProgress(learnerId, lab.id).currentStep) ?? lab.steps[0];
+      if (step) sessions.openStep(learnerId, lab, step).catch((err: unknown) => log(`setup of ${lab.id}/${step.id} failed: ${err instanceof Error ? err.message : String(err)}`));
     });
   }
 
@@ -189,7 +191,7 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      const kept = sessions.dispose();
+      const kept = await sessions.dispose();
       if (kept > 0) log(`kept ${kept} sandbox${kept === 1 ? '' : 'es'} running; the next labrun serve re-adopts ${kept === 1 ? 'it' : 'them'}`);
       store.close();
     })());

@@ -151,7 +151,6 @@ export class LabSessions {
         },
         (progress) => this.setStatus(e, { ...e.status, progress }),
       );
-      if (this.disposed) return sb;
       e.sandbox = sb;
       e.healthyAt = Date.now();
       this.setStatus(e, { state: 'ready', progress: e.status.progress, ...(notice && { notice }) });
@@ -188,10 +187,15 @@ export class LabSessions {
     return sb;
   }
 
-  /** Forgets all sessions; sandboxes keep running so the next start re-adopts them. Idempotent. */
-  dispose(): number {
+  /**
+   * Forgets all sessions after letting sandbox creations in flight settle (a half-made sandbox would be
+   * left for the next start to clean up). Sandboxes keep running so the next start re-adopts them.
+   * Idempotent; returns how many sandboxes were kept.
+   */
+  async dispose(): Promise<number> {
     if (this.disposed) return 0;
     this.disposed = true;
+    await Promise.allSettled([...this.entries.values()].map((e) => e.pending));
     const kept = [...this.entries.values()].filter((e) => e.sandbox).length;
     this.entries.clear();
     this.listeners.clear();

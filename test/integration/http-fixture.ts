@@ -1,0 +1,109 @@
+// Shared by the web app's integration and e2e tests: a temporary labs folder with one small lab
+// (unique id per call, so its sandboxes can be found and removed by label without touching anyone
+// else's), a server on port 0, and cookie-carrying request helpers.
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { TestContext } from 'node:test';
+import { DindDriver } from '../../server/sandbox/dind.ts';
+import { LABEL } from '../../server/sandbox/naming.ts';
+import { parseConfig, type ServerConfig } from '../../server/config.ts';
+import { createServer, type ServerHandle } from '../../server/http/app.ts';
+
+export const TOKEN = 'test-token-0123456789abcdef';
+
+export interface Fixture {
+  labId: string;
+  labsDir: string;
+  dataDir: string;
+  config: ServerConfig;
+}
+
+const STEP_ONE = `---
+title: Say hello
+hints:
+  - The Run button types the command for you.
+checks:
+  - name: greeting.txt says hello
+    run: cat greeting.txt
+    expect:
+      - exitCode: 0
+      - stdout: { contains: hello }
+    hint: Create greeting.txt with the command above.
+---
+Write a file in your workspace. <script>window.pwned = 1</script>
+
+<img src="x" onerror="window.pwned = 2">
+
+\`\`\`bash run
+echo hello > greeting.txt && echo wrote-$((20+22))
+\`\`\`
+
+Then press **Check**.
+`;
+
+const STEP_TWO = `---
+title: Name the workspace
+questions:
+  - id: folder
+    prompt: Which folder is your shell in?
+checks:
+  - name: the answer names the workspace
+    run: pwd
+    expect:
+      - stdout: { contains: "/root/" }
+---
+Run \`pwd\`.
+
+\`\`\`bash
+pwd
+\`\`\`
+`;
+
+/** Writes a temp labs folder with one lab; removed after the test. */
+export function makeFixture(t: TestContext): Fixture {
+  const root = mkdtempSync(path.join(tmpdir(), 'labrun-web-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const labId = `web-fixture-${randomBytes(3).toString('hex')}`;
+  const lab = path.join(root, 'labs', labId);
+  mkdirSync(path.join(lab, 'steps'), { recursive: true });
+  mkdirSync(path.join(lab, 'files'), { recursive: true });
+  writeFileSync(
+    path.join(lab, 'lab.yaml'),
+    `title: Web fixture lab\nsummary: A tiny lab the web app's tests drive.\nminutes: 5\nworkspace: webfix\n`,
+  );
+  writeFileSync(path.join(lab, 'files', 'docker-compose.yaml'), 'services:\n  web:\n    image: nginx:latest\n');
+  writeFileSync(path.join(lab, 'steps', '01-hello.md'), STEP_ONE);
+  writeFileSync(path.join(lab, 'steps', '02-where.md'), STEP_TWO);
+  const labsDir = path.join(root, 'labs');
+  const dataDir = path.join(root, 'data');
+  const config = parseConfig(['--port', '0', '--labs', labsDir, '--data', dataDir, '--token', TOKEN], {});
+  return { labId, labsDir, dataDir, config };
+}
+
+/**
+ * Starts a server on the fixture. Adoption is off: on a shared Docker engine, adopting would grab
+ * other test runs' sandboxes. Closes the server and removes this lab's sandboxes after the test.
+ */
+export async function startServer(t: TestContext, fx: Fixture): Promise<ServerHandle> {
+  const server = await createServer(fx.config, { adopt: false, log: () => {} });
+  t.after(async () => {
+    await server.close();
+  });
+  return server;
+}
+
+/** Removes every sandbox of the fixture's lab (by label); for tests that started one. */
+export async function reapFixtureSandboxes(fx: Fixture): Promise<void> {
+  const driver = new DindDriver({ stateDir: path.join(fx.dataDir, 'sandboxes') });
+  await driver.reap((labels) => labels[LABEL.lab] !== fx.labId);
+}
+
+/** Signs in like a browser following the printed URL; returns the Cookie header value. */
+export async function signIn(url: string): Promise<string> {
+  const res = await fetch(`${url}/?token=${TOKEN}`, { redirect: 'manual' });
+  const setCookie = res.headers.get('set-cookie');
+  if (res.status !== 303 || !setCookie) throw new Error(`sign-in failed: ${res.status}`);
+  return setCookie.split(';')[0] ?? '';
+}
