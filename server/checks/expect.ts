@@ -219,7 +219,7 @@ export function evaluate(e: Expectation, input: EvalInput): ExpectationOutcome {
     const given = input.answers[e.answer.question]?.trim();
     if ('error' in v) return outcome(kind, false, 'a live value', 'unavailable', v.error);
     if (!given) return outcome(kind, false, v.label, 'no answer', `answer question '${e.answer.question}' first`);
-    const ok = given === v.value;
+    const ok = sameAnswer(given, v.value);
     // The live value is the answer: show it only once the learner got it, so the check does not give it away.
     return outcome(kind, ok, ok ? `${v.label} (${v.value})` : v.label, given, ok ? `correct: ${given} is the ${v.label}` : `${given} is not the ${v.label}`);
   }
@@ -250,6 +250,12 @@ function judgeResolves(name: string, from: string, facts: Facts, probe: CommandO
   if (!got.length) return outcome(kind, false, expected, excerpt(probe.stderr || probe.stdout), `${name} did not resolve from ${from}`);
   const ok = got.some((ip) => want.includes(ip));
   return outcome(kind, ok, expected, got.join(', '), ok ? `${name} resolves to ${want.join(', ')}, the address Docker gave it` : `${name} resolved to ${got.join(', ')}, but Docker gave it ${want.join(' or ')}`);
+}
+
+/** `/var/run` links to `/run`: lsns prints one, docker inspect the other; both name the same namespace file. */
+function sameAnswer(given: string, value: string): boolean {
+  const norm = (x: string) => x.trim().replace(/^\/var\/run\//, '/run/');
+  return norm(given) === norm(value);
 }
 
 function netsOf(facts: Facts, c: ContainerFact): string[] {

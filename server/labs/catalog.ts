@@ -285,7 +285,10 @@ function stepReferenceIssues(src: YamlSource, checks: CheckSpec[], questions: Qu
 /** zod issues → positioned, readable messages (unknown keys get their own position and, for expectations, the list of kinds). */
 function zodIssues(src: YamlSource, error: z.ZodError): LabIssue[] {
   const out: LabIssue[] = [];
+  // An object with an unknown key also fails its own refinements (e.g. "empty expectation"); the unknown key says it all.
+  const unknownAt = new Set(error.issues.filter((i) => i.code === 'unrecognized_keys').map((i) => i.path.map(String).join('.')));
   for (const issue of error.issues) {
+    if (issue.code === 'custom' && unknownAt.has(issue.path.map(String).join('.'))) continue;
     const p = issue.path.filter((s): s is string | number => typeof s !== 'symbol');
     const where = fieldPath(p);
     if (issue.code === 'unrecognized_keys') {

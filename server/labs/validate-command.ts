@@ -1,0 +1,53 @@
+// `labrun validate [LAB_DIR...]`: loads labs (default: every lab in ./labs) and prints each problem as
+// `file:line:col: message`, the format editors and CI logs link to. Exit 0 when all labs are sound, 1 otherwise.
+import path from 'node:path';
+import { LabError, findLabDirs, formatIssue, loadLab, type LabIssue } from './catalog.ts';
+
+const USAGE = `usage: labrun validate [LAB_DIR...]
+
+Checks lab folders (lab.yaml, steps/*.md, compose files) and prints every problem as file:line:col: message.
+With no LAB_DIR, validates every lab under ./labs. Exit status 1 if any lab has a problem.`;
+
+export async function validateCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    return 0;
+  }
+  const unknown = argv.find((a) => a.startsWith('-'));
+  if (unknown) {
+    console.error(`labrun validate: unknown option '${unknown}'\n\n${USAGE}`);
+    return 2;
+  }
+  let dirs: string[];
+  try {
+    dirs = argv.length ? argv.map((d) => path.resolve(d)) : await findLabDirs('labs');
+  } catch (err) {
+    if (err instanceof LabError) {
+      console.error(err.message);
+      return 1;
+    }
+    throw err;
+  }
+  if (!dirs.length) {
+    console.error('labrun validate: no labs found (looked for labs/*/lab.yaml)');
+    return 1;
+  }
+  const issues: LabIssue[] = [];
+  let steps = 0;
+  let checks = 0;
+  for (const dir of dirs) {
+    const r = await loadLab(dir);
+    issues.push(...r.issues);
+    if (r.lab) {
+      steps += r.lab.steps.length;
+      checks += r.lab.steps.reduce((n, s) => n + s.checks.length, 0);
+    }
+  }
+  for (const i of issues) console.error(formatIssue(i));
+  if (issues.length) {
+    console.error(`\n${issues.length} problem${issues.length === 1 ? '' : 's'} in ${dirs.length} lab${dirs.length === 1 ? '' : 's'}`);
+    return 1;
+  }
+  console.log(`ok: ${dirs.length} lab${dirs.length === 1 ? '' : 's'}, ${steps} steps, ${checks} checks`);
+  return 0;
+}

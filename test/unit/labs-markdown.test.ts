@@ -1,0 +1,28 @@
+// Lesson markdown rendering: unsafe HTML is stripped, and fenced blocks carry data-lang / data-run for
+// the client's Copy and Run buttons.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { renderMarkdown } from '../../server/labs/markdown.ts';
+
+test('a <script> in a lesson is removed', () => {
+  const html = renderMarkdown('Hello\n\n<script>alert(1)</script>\n\nafter');
+  assert.doesNotMatch(html, /<script|alert\(1\)/);
+  assert.match(html, /after/);
+});
+
+test('event handlers and javascript: URLs are removed', () => {
+  const html = renderMarkdown('<img src="x" onerror="alert(1)">\n\n[click](javascript:alert(2))\n\n<a href="#" onclick="x()">a</a>');
+  assert.doesNotMatch(html, /onerror|onclick|javascript:/);
+  assert.match(html, /<img src="x">/);
+});
+
+test('```bash run fences get data-lang and data-run; plain bash only data-lang', () => {
+  const html = renderMarkdown('```bash run\ndocker compose up -d\n```\n\n```bash\nls\n```\n');
+  assert.match(html, /<pre data-lang="bash" data-run(="")?><code>docker compose up -d\n<\/code><\/pre>/);
+  assert.match(html, /<pre data-lang="bash"><code>ls\n<\/code><\/pre>/);
+});
+
+test('code in fences is escaped, not interpreted', () => {
+  const html = renderMarkdown('```\n<b>bold</b> {{.Name}}\n```\n');
+  assert.match(html, /<pre><code>&lt;b&gt;bold&lt;\/b&gt; \{\{\.Name\}\}\n<\/code><\/pre>/);
+});
