@@ -1,0 +1,52 @@
+// `labrun images [--labs DIR] [TAG...]`: makes sure the sandbox image, any TAG given, and every image
+// the labs declare exist on the host engine (building them offline from images/ when needed).
+import { parseArgs } from 'node:util';
+import { LabError, loadCatalog } from '../labs/catalog.ts';
+import { ImageError, SANDBOX_IMAGE, ensureImages } from './ensure-images.ts';
+import { normalizeTag } from './recipe.ts';
+
+const USAGE = `usage: labrun images [--labs DIR] [TAG...]
+
+Makes sure these images exist on the Docker engine, pulling or building them from images/:
+  ${SANDBOX_IMAGE} (the learner's machine), every TAG given, and every image the labs in DIR
+  (default: labs) declare. Offline, builds start from a Debian base made with debootstrap.`;
+
+export async function imagesCommand(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { labs: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (err) {
+    console.error(`labrun images: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+
+  let labImages: string[];
+  try {
+    const catalog = await loadCatalog(args.values.labs ?? 'labs');
+    labImages = catalog.labs.flatMap((l) => l.images);
+  } catch (err) {
+    if (!(err instanceof LabError)) throw err;
+    console.error(`labrun images: cannot read the labs' image lists:\n${err.message}`);
+    return 1;
+  }
+
+  const tags = [SANDBOX_IMAGE, ...args.positionals, ...labImages];
+  const t0 = Date.now();
+  try {
+    await ensureImages(tags, { onProgress: (line) => console.log(`images: ${line}`) });
+  } catch (err) {
+    if (!(err instanceof ImageError)) throw err;
+    console.error(`labrun images: ${err.message}\n  what to do: ${err.hint}`);
+    return 1;
+  }
+  console.log(`images: ready (${new Set(tags.map(normalizeTag)).size} images) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  return 0;
+}
