@@ -1,0 +1,159 @@
+// `labrun test [LAB_DIR...]`: proves a lab's checks mean something. For each lab, in a fresh sandbox,
+// step by step: setup → every check must FAIL (one that already passes is vacuous unless the check
+// declares `passesBeforeSolve`) → solve → every check must PASS. Prints a table; exit 1 on any failure.
+// The sandbox is destroyed at the end, on error, and on Ctrl-C.
+import path from 'node:path';
+import { findLabDirs, formatIssue, loadLab, type Lab, type Step } from '../labs/catalog.ts';
+import type { Sandbox } from '../sandbox/sandbox.ts';
+import { liveValue } from './facts.ts';
+import { gatherFacts, runStepChecks, runStepSetup, runStepSolve, type CheckResult } from './run-step.ts';
+
+const USAGE = `usage: labrun test [--state-dir DIR] [LAB_DIR...]
+
+Self-tests labs in a fresh sandbox each: after a step's setup every check must fail, after its solve
+every check must pass. With no LAB_DIR, tests every lab under ./labs. Exit status 1 on any failure.
+
+  --state-dir DIR   sandbox driver state (sockets, preloaded images); default data/sandboxes`;
+
+const COL = { step: 22, check: 58, before: 16, after: 6 };
+
+export async function selftestCommand(argv: string[]): Promise<number> {
+  let stateDir = 'data/sandboxes';
+  const dirs: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      return 0;
+    } else if (a === '--state-dir') {
+      const v = argv[++i];
+      if (!v) return usageError('--state-dir needs a folder');
+      stateDir = v;
+    } else if (a.startsWith('-')) {
+      return usageError(`unknown option '${a}'`);
+    } else {
+      dirs.push(path.resolve(a));
+    }
+  }
+  if (!dirs.length) dirs.push(...(await findLabDirs('labs')));
+  if (!dirs.length) return usageError('no labs found (looked for labs/*/lab.yaml)');
+
+  let failed = false;
+  for (const dir of dirs) {
+    const r = await loadLab(dir);
+    if (!r.lab) {
+      r.issues.forEach((i) => console.error(formatIssue(i)));
+      failed = true;
+      continue;
+    }
+    if (!(await testLab(r.lab, stateDir))) failed = true;
+  }
+  return failed ? 1 : 0;
+}
+
+function usageError(message: string): number {
+  console.error(`labrun test: ${message}\n\n${USAGE}`);
+  return 2;
+}
+
+async function testLab(lab: Lab, stateDir: string): Promise<boolean> {
+  const t0 = performance.now();
+  const secs = () => ((performance.now() - t0) / 1000).toFixed(1);
+  console.log(`lab ${lab.id}: ${lab.steps.length} steps, ${lab.steps.reduce((n, s) => n + s.checks.length, 0)} checks`);
+
+  const { ensureImages, SANDBOX_IMAGE } = await import('../images/ensure-images.ts');
+  await ensureImages([SANDBOX_IMAGE, ...lab.images], { onProgress: (line) => console.log(`  images: ${line}`) });
+  const { DindDriver } = await import('../sandbox/dind.ts');
+  const driver = new DindDriver({ stateDir });
+
+  let sandbox: Sandbox | undefined;
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupted = true;
+    console.error(`\n${signal}: removing the sandbox…`);
+    // Exit only once the sandbox is gone; nothing is left behind on Ctrl-C.
+    void (sandbox?.destroy() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const problems: string[] = [];
+  try {
+    sandbox = await driver.create({ labId: lab.id, learnerId: `selftest-${process.pid}`, workspace: lab.workspace, filesDir: lab.filesDir, images: lab.images });
+    console.log(`  sandbox ${sandbox.id} ready after ${secs()} s\n`);
+    console.log(row('STEP', 'CHECK', 'BEFORE SOLVE', 'AFTER', 'MS'));
+    for (const step of lab.steps) {
+      if (interrupted) break;
+      problems.push(...(await testStep(sandbox, lab, step)));
+    }
+  } catch (err) {
+    problems.push(err instanceof Error ? err.message : String(err));
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    await sandbox?.destroy();
+  }
+
+  console.log('');
+  for (const p of problems) console.log(`FAIL ${p}`);
+  console.log(`lab ${lab.id}: ${problems.length ? `${problems.length} problem(s)` : 'ok'} in ${secs()} s`);
+  return problems.length === 0;
+}
+
+async function testStep(sandbox: Sandbox, lab: Lab, step: Step): Promise<string[]> {
+  const problems: string[] = [];
+  const where = `${step.id}`;
+  try {
+    await runStepSetup(sandbox, lab, step);
+  } catch (err) {
+    return [`${where}: ${err instanceof Error ? err.message : String(err)}`];
+  }
+  // Before the solve the learner has answered nothing, so answer checks must fail too.
+  const before = await runStepChecks(sandbox, lab, step, {});
+  try {
+    await runStepSolve(sandbox, lab, step);
+  } catch (err) {
+    return [`${where}: ${err instanceof Error ? err.message : String(err)}`];
+  }
+  const after = await runStepChecks(sandbox, lab, step, await correctAnswers(sandbox, lab, step));
+
+  step.checks.forEach((spec, i) => {
+    const b = before.checks[i];
+    const a = after.checks[i];
+    if (!b || !a) return;
+    let beforeCell: string;
+    if (!b.passed) beforeCell = 'fail (good)';
+    else if (spec.passesBeforeSolve !== undefined) beforeCell = 'pass (declared)';
+    else {
+      beforeCell = 'PASS (vacuous)';
+      problems.push(`${where} / ${spec.name}: passes before the step's solution; make it depend on the step, or declare passesBeforeSolve: "<why>"`);
+    }
+    if (!a.passed) problems.push(`${where} / ${spec.name}: fails after the solution: ${explain(a)}`);
+    console.log(row(step.id, spec.name, beforeCell, a.passed ? 'pass' : 'FAIL', String(a.durationMs)));
+  });
+  return problems;
+}
+
+/** The answers a learner who did the step would give: each question's live value, read from the engine now. */
+async function correctAnswers(sandbox: Sandbox, lab: Lab, step: Step): Promise<Record<string, string>> {
+  const wanted = step.checks.flatMap((c) => c.expect.flatMap((e) => (e.answer ? [e.answer] : [])));
+  if (!wanted.length) return {};
+  const facts = await gatherFacts(sandbox.innerEngine(), lab.workspace);
+  const answers: Record<string, string> = {};
+  for (const a of wanted) {
+    const v = liveValue(facts, a.equals);
+    if ('value' in v) answers[a.question] = v.value;
+  }
+  return answers;
+}
+
+function explain(c: CheckResult): string {
+  if (c.error) return c.error;
+  const bad = c.expectations.filter((o) => !o.passed).map((o) => `${o.kind}: ${o.reason} (expected ${o.expected}; got ${o.got})`);
+  return bad.join('; ') || 'failed';
+}
+
+function row(step: string, check: string, before: string, after: string, ms: string): string {
+  const cut = (s: string, n: number) => (s.length > n - 1 ? `${s.slice(0, n - 2)}…` : s).padEnd(n);
+  return `${cut(step, COL.step)}${cut(check, COL.check)}${cut(before, COL.before)}${cut(after, COL.after)}${ms.padStart(6)}`;
+}
