@@ -145,6 +145,8 @@ const BuildEventSchema = z.object({
 });
 
 const STEP_LINE = /^Step (\d+)\/(\d+) : (.*)$/;
+// The builder's own chatter between a step's output lines; not what the step printed.
+const BUILDER_NOISE = /^( ---> |Removing intermediate container |Successfully (built|tagged) )/;
 // Enough of a failing step's output to see the cause (apt's error is usually in the last few lines).
 const KEPT_LINES = 15;
 
@@ -176,7 +178,7 @@ export class BuildLog {
         this.step = { n: Number(m[1]), of: Number(m[2]), instruction: m[3] ?? '' };
         this.lines = [];
         started = line;
-      } else {
+      } else if (!BUILDER_NOISE.test(line)) {
         this.lines.push(line);
         if (this.lines.length > KEPT_LINES) this.lines.shift();
       }

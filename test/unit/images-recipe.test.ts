@@ -120,7 +120,8 @@ test('BuildLog follows steps, keeps the current step output, and records the err
   log.push({ errorDetail: { code: 100, message: "The command '/bin/sh -c apt-get install -y nope' returned a non-zero code: 100" }, error: 'x' });
   log.push('not an object');
   assert.deepEqual(log.step, { n: 2, of: 3, instruction: 'RUN apt-get install -y nope' });
-  assert.deepEqual(log.tail(), [' ---> Running in 1234', 'E: Unable to locate package nope']);
+  log.push({ stream: 'Removing intermediate container 1234\n' });
+  assert.deepEqual(log.tail(), ['E: Unable to locate package nope']);
   assert.match(log.error ?? '', /returned a non-zero code: 100/);
 });
 

@@ -1,0 +1,165 @@
+// ensureImages against the real engine: a present image is left alone, a throwaway recipe is built on
+// the offline base and labeled with its hash, rebuilt when a file changes, and a failing Dockerfile
+// gives an error naming the recipe and the step. Every image built here is removed afterwards.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import Docker from 'dockerode';
+import { ImageError, ensureImages } from '../../server/images/ensure-images.ts';
+import { RECIPE_HASH_LABEL, RECIPE_NAME_LABEL } from '../../server/images/recipe.ts';
+import { requireDocker } from '../support/require.ts';
+
+const docker = new Docker();
+const run = `${process.pid}-${Date.now().toString(36)}`;
+const createdImages = new Set<string>();
+const tmpDirs: string[] = [];
+
+after(async () => {
+  for (const ref of createdImages) {
+    await docker
+      .getImage(ref)
+      .remove({ force: true })
+      .catch(() => {});
+  }
+  for (const d of tmpDirs) await rm(d, { recursive: true, force: true });
+});
+
+async function recipesDir(recipes: Record<string, Record<string, string>>): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'labrun-images-test-'));
+  tmpDirs.push(dir);
+  for (const [name, files] of Object.entries(recipes)) {
+    await mkdir(path.join(dir, name));
+    for (const [file, text] of Object.entries(files)) await writeFile(path.join(dir, name, file), text);
+  }
+  return dir;
+}
+
+async function imageInfo(tag: string): Promise<{ id: string; labels: Record<string, string> } | undefined> {
+  try {
+    const info = await docker.getImage(tag).inspect();
+    return { id: info.Id, labels: info.Config.Labels ?? {} };
+  } catch {
+    return undefined;
+  }
+}
+
+async function runIn(tag: string, cmd: string[]): Promise<string> {
+  const container = await docker.createContainer({ Image: tag, Cmd: cmd, Labels: { 'labrun.test': 'images' } });
+  try {
+    await container.start();
+    await container.wait();
+    const logs = await container.logs({ stdout: true, stderr: false });
+    // Non-tty logs are multiplexed: 8-byte frame headers before each chunk.
+    let out = '';
+    for (let i = 0; i + 8 <= logs.length; ) {
+      const len = logs.readUInt32BE(i + 4);
+      out += logs.subarray(i + 8, i + 8 + len).toString();
+      i += 8 + len;
+    }
+    return out;
+  } finally {
+    await container.remove({ force: true });
+  }
+}
+
+test('ensureImages leaves a present nginx:latest alone', async (t) => {
+  if (!requireDocker(t)) return;
+  const before = await imageInfo('nginx:latest');
+  if (!before) {
+    t.skip('nginx:latest is not on this engine; run bin/labrun images first');
+    return;
+  }
+  const lines: string[] = [];
+  await ensureImages(['nginx:latest', 'nginx'], { onProgress: (l) => lines.push(l) });
+  assert.equal((await imageInfo('nginx:latest'))?.id, before.id);
+  assert.equal(lines.length, 1, lines.join('\n'));
+  assert.match(lines[0] ?? '', /^nginx:latest: present/);
+});
+
+test('a local recipe on the Debian base is built, labeled, kept, and rebuilt when a file changes', async (t) => {
+  if (!requireDocker(t)) return;
+  const tag = `labrun-test/images-${run}:built`;
+  const name = `hello-${run}`;
+  const dir = await recipesDir({
+    [name]: {
+      'recipe.yaml': `tag: ${tag}\npull: false\nbase: debian\n`,
+      // The default base needs a registry: the build only works if ensureImages passes BASE.
+      Dockerfile: 'ARG BASE=debian:bookworm-slim\nFROM ${BASE}\nCOPY hello.txt /hello.txt\nCMD ["cat", "/hello.txt"]\n',
+      'hello.txt': 'first\n',
+    },
+  });
+  createdImages.add(tag);
+
+  const lines: string[] = [];
+  await ensureImages([tag], { recipesDir: dir, onProgress: (l) => lines.push(l) });
+  const first = await imageInfo(tag);
+  assert.ok(first, `${tag} was not built:\n${lines.join('\n')}`);
+  createdImages.add(first.id);
+  assert.equal(first.labels[RECIPE_NAME_LABEL], name);
+  assert.match(first.labels[RECIPE_HASH_LABEL] ?? '', /^sha256:[0-9a-f]{64}$/);
+  assert.ok(lines.some((l) => /Step 3\/\d+ : COPY hello\.txt/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /built in/.test(l)), lines.join('\n'));
+  assert.equal(await runIn(tag, ['cat', '/hello.txt']), 'first\n');
+
+  lines.length = 0;
+  await ensureImages([tag], { recipesDir: dir, onProgress: (l) => lines.push(l) });
+  assert.equal((await imageInfo(tag))?.id, first.id, 'an unchanged recipe must not rebuild');
+  assert.ok(lines.some((l) => /recipe unchanged/.test(l)), lines.join('\n'));
+
+  await writeFile(path.join(dir, name, 'hello.txt'), 'second\n');
+  lines.length = 0;
+  await ensureImages([tag], { recipesDir: dir, onProgress: (l) => lines.push(l) });
+  const second = await imageInfo(tag);
+  assert.ok(second);
+  createdImages.add(second.id);
+  assert.notEqual(second.id, first.id);
+  assert.notEqual(second.labels[RECIPE_HASH_LABEL], first.labels[RECIPE_HASH_LABEL]);
+  assert.ok(lines.some((l) => /recipe changed/.test(l)), lines.join('\n'));
+  assert.equal(await runIn(tag, ['cat', '/hello.txt']), 'second\n');
+});
+
+test('a failing Dockerfile gives an error naming the recipe, the step and its last output', async (t) => {
+  if (!requireDocker(t)) return;
+  const tag = `labrun-test/images-${run}:broken`;
+  const name = `broken-${run}`;
+  const dir = await recipesDir({
+    [name]: {
+      'recipe.yaml': `tag: ${tag}\n`,
+      // Failing in the first step after FROM leaves no intermediate image behind to clean up.
+      Dockerfile: 'FROM labrun/debian:bookworm\nRUN echo about-to-fail && exit 7\n',
+    },
+  });
+  createdImages.add(tag);
+  await assert.rejects(ensureImages([tag], { recipesDir: dir }), (err: unknown) => {
+    assert.ok(err instanceof ImageError, String(err));
+    assert.match(err.message, new RegExp(`building ${tag.replace(/[.:/]/g, '\\$&')} from \\S*${name} failed`));
+    assert.match(err.message, /at Step 2\/\d+ : RUN echo about-to-fail && exit 7/);
+    assert.match(err.message, /non-zero code: 7/);
+    assert.match(err.message, /last output:\n\s+about-to-fail$/);
+    assert.match(err.hint, /Dockerfile/);
+    return true;
+  });
+  assert.equal(await imageInfo(tag), undefined);
+});
+
+test('a broken recipe.yaml is reported with its file and line before anything is built', async (t) => {
+  if (!requireDocker(t)) return;
+  const dir = await recipesDir({ [`typo-${run}`]: { 'recipe.yaml': 'tag: labrun-test/x:y\npul: false\n', Dockerfile: 'FROM scratch\n' } });
+  await assert.rejects(ensureImages(['labrun-test/x:y'], { recipesDir: dir }), (err: unknown) => {
+    assert.ok(err instanceof ImageError);
+    assert.match(err.message, /typo-[^/]+\/recipe\.yaml:2:1: pul: /);
+    return true;
+  });
+});
+
+test('an engine that does not answer gives a clear error, not a hang', async () => {
+  const engine = new Docker({ socketPath: path.join(os.tmpdir(), `labrun-no-engine-${run}.sock`) });
+  await assert.rejects(ensureImages(['nginx:latest'], { engine }), (err: unknown) => {
+    assert.ok(err instanceof ImageError);
+    assert.match(err.message, /no Docker engine answers/);
+    assert.match(err.hint, /ensure-docker\.sh/);
+    return true;
+  });
+});
