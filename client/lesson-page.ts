@@ -103,9 +103,18 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
           { class: [completed.has(s.id) ? 'done' : '', i === index ? 'current' : ''].filter(Boolean).join(' ') },
           h(
             'button',
-            { attrs: { type: 'button', 'data-step': s.id, ...(i === index && { 'aria-current': 'step' }) }, on: { click: () => void go(i) } },
+            {
+              attrs: {
+                type: 'button',
+                'data-step': s.id,
+                title: `${i + 1}. ${s.title}${completed.has(s.id) ? ' (done)' : ''}`,
+                'aria-label': `Step ${i + 1}: ${s.title}${completed.has(s.id) ? ', done' : ''}`,
+                ...(i === index && { 'aria-current': 'step' }),
+              },
+              on: { click: () => void go(i) },
+            },
             h('span', { class: 'step-num', text: completed.has(s.id) ? '✓' : String(i + 1) }),
-            h('span', { class: 'step-title', text: s.title }),
+            i === index ? h('span', { class: 'step-title', text: s.title }) : null,
           ),
         ),
       ),
@@ -156,6 +165,9 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
     const content = h('div', { class: 'markdown' });
     // Sanitized on the server with DOMPurify when the lab was loaded; inserted as is by design.
     content.innerHTML = step.html;
+    // Authors often open the body with the step's title as a heading; the page already shows it.
+    const first = content.firstElementChild;
+    if (first && /^H[12]$/.test(first.tagName) && first.textContent?.trim() === step.title.trim()) first.remove();
     decorateCode(content);
 
     const answers = new Map<string, HTMLInputElement>();

@@ -4,10 +4,12 @@ import '@xterm/xterm/css/xterm.css';
 import { renderCatalog } from './catalog-page.ts';
 import { h } from './dom.ts';
 import { renderLesson } from './lesson-page.ts';
+import { mirrorXtermStyles } from './xterm-styles.ts';
 
 async function main(): Promise<void> {
   const root = document.getElementById('app');
   if (!root) throw new Error('index.html has no #app element');
+  mirrorXtermStyles();
   const lesson = /^\/labs\/([^/]+)\/?$/.exec(location.pathname);
   try {
     if (lesson?.[1]) await renderLesson(root, decodeURIComponent(lesson[1]));

@@ -34,7 +34,7 @@ checks:
 ---
 Write a file in your workspace. <script>window.pwned = 1</script>
 
-<img src="x" onerror="window.pwned = 2">
+<img src="data:," onerror="window.pwned = 2">
 
 \`\`\`bash run
 echo hello > greeting.txt && echo wrote-$((20+22))
@@ -84,12 +84,13 @@ export function makeFixture(t: TestContext): Fixture {
 
 /**
  * Starts a server on the fixture. Adoption is off: on a shared Docker engine, adopting would grab
- * other test runs' sandboxes. Closes the server and removes this lab's sandboxes after the test.
+ * other test runs' sandboxes. Closes the server after the test and, if asked, removes this lab's sandboxes.
  */
-export async function startServer(t: TestContext, fx: Fixture): Promise<ServerHandle> {
+export async function startServer(t: TestContext, fx: Fixture, opts: { reapSandboxes?: boolean } = {}): Promise<ServerHandle> {
   const server = await createServer(fx.config, { adopt: false, log: () => {} });
   t.after(async () => {
     await server.close();
+    if (opts.reapSandboxes) await reapFixtureSandboxes(fx);
   });
   return server;
 }

@@ -1,0 +1,210 @@
+// The browser side of the terminal: an xterm.js terminal wired to the server's WebSocket with the
+// protocol in shared/protocol.ts. Renders raw output bytes, acknowledges them once rendered (flow
+// control), sends keystrokes and size changes, and reconnects by itself with exponential backoff,
+// reporting every state change through onStatus so the page can say what is going on.
+import { Terminal } from '@xterm/xterm';
+import { FitAddon } from '@xterm/addon-fit';
+import { WebLinksAddon } from '@xterm/addon-web-links';
+import '@xterm/xterm/css/xterm.css';
+import {
+  FlowControl,
+  MAX_INPUT_CHARS,
+  NO_RETRY_CLOSE_CODES,
+  CloseCode,
+  encodeClientFrame,
+  parseServerControlFrame,
+  type ServerControlFrame,
+} from '../../shared/protocol.ts';
+
+/** First retry soon (a server restart takes about a second), then back off so a dead server is not hammered. */
+const RETRY_INITIAL_MS = 500;
+const RETRY_MAX_MS = 8_000;
+/** Lines kept for scrolling back in the browser; xterm's default of 1000 is short for build logs. */
+const SCROLLBACK_LINES = 5_000;
+
+export type TerminalStatus =
+  | { state: 'connecting'; attempt: number }
+  | { state: 'open'; resumed: boolean; readOnly: boolean }
+  | { state: 'reconnecting'; attempt: number; retryInMs: number; code: number; reason: string }
+  | { state: 'exited'; code: number | null; signal: number | null }
+  | { state: 'closed'; code: number; reason: string };
+
+export interface TerminalHandle {
+  /** Types text into the terminal as if the user had (e.g. the Run button); ignored while read-only. */
+  sendInput(text: string): void;
+  focus(): void;
+  /** Refits the terminal to its element, e.g. after a layout change that ResizeObserver cannot see. */
+  fit(): void;
+  dispose(): void;
+}
+
+export interface MountTerminalOptions {
+  url: string;
+  onStatus?: (s: TerminalStatus) => void;
+}
+
+export function mountTerminal(el: HTMLElement, opts: MountTerminalOptions): TerminalHandle {
+  const term = new Terminal({
+    cursorBlink: true,
+    scrollback: SCROLLBACK_LINES,
+    fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
+    fontSize: 14,
+  });
+  const fitAddon = new FitAddon();
+  term.loadAddon(fitAddon);
+  term.loadAddon(new WebLinksAddon());
+  term.open(el);
+
+  let socket: WebSocket | undefined;
+  /** Bumped per connection, so callbacks of an old socket (late write callbacks, events) are ignored. */
+  let generation = 0;
+  let attempt = 0;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let unacked = 0;
+  let readOnly = false;
+  let exited = false;
+  let disposed = false;
+
+  const report = (s: TerminalStatus): void => opts.onStatus?.(s);
+
+  const send = (frame: Parameters<typeof encodeClientFrame>[0]): void => {
+    if (socket?.readyState === WebSocket.OPEN) socket.send(encodeClientFrame(frame));
+  };
+
+  const sendResize = (): void => send({ type: 'resize', cols: term.cols, rows: term.rows });
+
+  const ack = (bytes: number, gen: number): void => {
+    if (gen !== generation) return;
+    unacked += bytes;
+    if (unacked >= FlowControl.ACK_BATCH_BYTES) {
+      send({ type: 'ack', bytes: unacked });
+      unacked = 0;
+    }
+  };
+
+  const onControl = (frame: ServerControlFrame): void => {
+    switch (frame.type) {
+      case 'hello':
+        // The server replays its scrollback next: start from a clean screen so nothing shows twice.
+        term.reset();
+        attempt = 0;
+        exited = false;
+        readOnly = frame.readOnly;
+        term.options.disableStdin = readOnly;
+        sendResize();
+        report({ state: 'open', resumed: frame.resumed, readOnly });
+        return;
+      case 'exit':
+        exited = true;
+        term.write(`\r\n\x1b[2m[shell exited${frame.code === null ? '' : ` with code ${frame.code}`} — press Enter for a new one]\x1b[0m\r\n`);
+        report({ state: 'exited', code: frame.code, signal: frame.signal });
+        return;
+      case 'error':
+        term.write(`\r\n\x1b[31m${printable(frame.message)}\x1b[0m\r\n`);
+        return;
+    }
+  };
+
+  const connect = (): void => {
+    retryTimer = undefined;
+    const gen = ++generation;
+    unacked = 0;
+    report({ state: 'connecting', attempt });
+    const ws = new WebSocket(opts.url);
+    ws.binaryType = 'arraybuffer';
+    socket = ws;
+    ws.onmessage = (ev: MessageEvent<unknown>) => {
+      if (gen !== generation) return;
+      if (ev.data instanceof ArrayBuffer) {
+        const bytes = new Uint8Array(ev.data);
+        term.write(bytes, () => ack(bytes.length, gen));
+        return;
+      }
+      const parsed = parseServerControlFrame(typeof ev.data === 'string' ? ev.data : '');
+      if (parsed.ok) onControl(parsed.frame);
+      else ws.close(CloseCode.BadFrame, 'client could not parse a server frame');
+    };
+    ws.onclose = (ev: CloseEvent) => {
+      if (gen !== generation || disposed) return;
+      socket = undefined;
+      if (exited) return; // Enter starts a new shell (see onData); reconnecting now would do it unasked.
+      if (NO_RETRY_CLOSE_CODES.includes(ev.code)) {
+        report({ state: 'closed', code: ev.code, reason: ev.reason || describeClose(ev.code) });
+        return;
+      }
+      const retryInMs = Math.min(RETRY_MAX_MS, RETRY_INITIAL_MS * 2 ** attempt);
+      attempt++;
+      report({ state: 'reconnecting', attempt, retryInMs, code: ev.code, reason: ev.reason });
+      retryTimer = setTimeout(connect, retryInMs);
+    };
+  };
+
+  const sendText = (text: string): void => {
+    if (readOnly) return;
+    if (exited && socket === undefined) {
+      connect();
+      return;
+    }
+    for (let i = 0; i < text.length; i += MAX_INPUT_CHARS) send({ type: 'input', data: text.slice(i, i + MAX_INPUT_CHARS) });
+  };
+
+  const dataListener = term.onData(sendText);
+  const resizeListener = term.onResize(sendResize);
+  let fitFrame: number | undefined;
+  const fit = (): void => {
+    // Fitting a hidden or zero-sized element would shrink the pty to nothing; wait until it has a size.
+    if (el.clientWidth > 0 && el.clientHeight > 0) fitAddon.fit();
+  };
+  const observer = new ResizeObserver(() => {
+    // One fit per frame, however many resize events a drag produces.
+    if (fitFrame === undefined) {
+      fitFrame = requestAnimationFrame(() => {
+        fitFrame = undefined;
+        fit();
+      });
+    }
+  });
+  observer.observe(el);
+  fit();
+  connect();
+
+  return {
+    sendInput: sendText,
+    focus: () => term.focus(),
+    fit,
+    dispose: () => {
+      if (disposed) return;
+      disposed = true;
+      if (retryTimer !== undefined) clearTimeout(retryTimer);
+      if (fitFrame !== undefined) cancelAnimationFrame(fitFrame);
+      observer.disconnect();
+      dataListener.dispose();
+      resizeListener.dispose();
+      socket?.close(CloseCode.Normal, 'terminal closed by the page');
+      socket = undefined;
+      term.dispose();
+    },
+  };
+}
+
+/** Server messages are shown in the terminal: drop control characters so they cannot drive it. */
+function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, ' ');
+}
+
+function describeClose(code: number): string {
+  switch (code) {
+    case CloseCode.BadFrame:
+      return 'protocol error';
+    case CloseCode.Unauthenticated:
+      return 'not signed in';
+    case CloseCode.Forbidden:
+      return 'connection not allowed from this page';
+    case CloseCode.UnknownSession:
+      return 'no such lab or session';
+    case CloseCode.Replaced:
+      return 'this terminal was opened in another tab';
+    default:
+      return `connection closed (${code})`;
+  }
+}

@@ -1,0 +1,170 @@
+// The whole product in real headless Chromium: a real server, a real sandbox and shell, the lesson
+// page's terminal, Run and Check buttons, reload, resize and the narrow layout. Writes screenshots to
+// test/artifacts/ for a person to look at.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { chromium, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium, requireDocker } from '../support/require.ts';
+import { TOKEN, makeFixture, startServer } from '../integration/http-fixture.ts';
+import { createServer } from '../../server/http/app.ts';
+import { parseConfig } from '../../server/config.ts';
+
+const ARTIFACTS = path.resolve('test/artifacts');
+/** A first sandbox on a busy two-core machine can take a while; the prompt must come within this. */
+const PROMPT_TIMEOUT_MS = 120_000;
+const OUTPUT_TIMEOUT_MS = 20_000;
+
+/** Text of the terminal's visible rows (xterm's DOM renderer), with non-breaking spaces made plain. */
+function screenText(page: Page): Promise<string> {
+  return page.evaluate(() => (document.querySelector('.term-host .xterm-rows')?.textContent ?? '').replace(/\u00a0/g, ' '));
+}
+
+async function waitForScreen(page: Page, pattern: RegExp, timeout = OUTPUT_TIMEOUT_MS): Promise<void> {
+  try {
+    await page.waitForFunction(
+      ([source, flags]) => new RegExp(source, flags).test((document.querySelector('.term-host .xterm-rows')?.textContent ?? '').replace(/\u00a0/g, ' ')),
+      [pattern.source, pattern.flags] as const,
+      { timeout, polling: 100 },
+    );
+  } catch (err) {
+    throw new Error(`terminal never showed ${pattern}; it shows:\n${await screenText(page)}`, { cause: err });
+  }
+}
+
+async function typeInTerminal(page: Page, line: string): Promise<void> {
+  await page.locator('.term-host .xterm').click();
+  await page.keyboard.type(line);
+  await page.keyboard.press('Enter');
+}
+
+/** Runs `echo cols=$(tput cols)` with a fresh marker and returns the number the shell printed. */
+async function shellCols(page: Page, marker: string): Promise<number> {
+  await typeInTerminal(page, `echo ${marker}=$(tput cols)`);
+  const re = new RegExp(`${marker}=(\\d+)`);
+  await waitForScreen(page, re);
+  const m = re.exec(await screenText(page));
+  return Number(m?.[1]);
+}
+
+test('a learner follows the fixture lab in Chromium', async (t) => {
+  if (!requireChromium(t) || !requireDocker(t)) return;
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const fx = makeFixture(t);
+  const server = await startServer(t, fx, { reapSandboxes: true });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  t.after(() => browser.close());
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('console', (msg) => {
+    // xterm's run-time <style> elements are refused by the CSP by design; client/xterm-styles.ts
+    // mirrors them into constructed stylesheets, so only the browser's report of the refusal remains.
+    if (msg.type() === 'error' && !/^Applying inline style violates/.test(msg.text())) pageErrors.push(msg.text());
+  });
+  page.on('response', (res) => {
+    if (res.status() >= 400) pageErrors.push(`${res.status()} ${res.url()}`);
+  });
+
+  await t.test('the tokenized URL signs in and lands on the catalog without the token', async () => {
+    await page.goto(`${server.url}/?token=${TOKEN}`);
+    assert.equal(new URL(page.url()).search, '');
+    await page.locator(`a.lab-card[data-lab="${fx.labId}"]`).waitFor();
+    assert.match(await page.locator('.lab-card h2').first().innerText(), /Web fixture lab/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'fixture-catalog.png') });
+  });
+
+  await t.test('opening the lab shows the first step and a shell prompt', async () => {
+    await page.locator(`a.lab-card[data-lab="${fx.labId}"]`).click();
+    await page.waitForURL(`**/labs/${fx.labId}`);
+    assert.equal(await page.locator('.step > h1').innerText(), 'Say hello');
+    await waitForScreen(page, /webfix[^\n]*[#$]/, PROMPT_TIMEOUT_MS);
+    // The sanitized markdown carries no script: the injected one never ran.
+    assert.equal(await page.evaluate(() => 'pwned' in window), false);
+  });
+
+  await t.test('typing runs in the shell', async () => {
+    await typeInTerminal(page, 'echo hello-$((6*7))');
+    await waitForScreen(page, /hello-42/);
+    await typeInTerminal(page, 'export LABRUN_MARK=mark-$((3*5))');
+  });
+
+  await t.test('Check fails with a hint; Run types the block; Check then passes and marks the step done', async () => {
+    await page.locator('button[data-action="check"]').click();
+    const failed = page.locator('.results.failed');
+    await failed.waitFor({ timeout: OUTPUT_TIMEOUT_MS * 2 });
+    assert.match(await failed.innerText(), /Create greeting\.txt/);
+    assert.match(await failed.innerText(), /cat greeting\.txt/);
+
+    await page.locator('.code-block:has(pre[data-run]) button.run').click();
+    await waitForScreen(page, /wrote-42/);
+
+    await page.locator('button[data-action="check"]').click();
+    await page.locator('.results.passed').waitFor({ timeout: OUTPUT_TIMEOUT_MS * 2 });
+    assert.equal(await page.locator('.step-list li.done button[data-step="hello"]').count(), 1);
+    assert.equal(await page.locator('button[data-action="next"]').isVisible(), true);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'fixture-lesson-passed.png') });
+  });
+
+  await t.test('reload keeps the step done, the same shell and its earlier output', async () => {
+    await page.reload();
+    await page.locator('.step-list li.done button[data-step="hello"]').waitFor();
+    assert.equal(await page.locator('.step > h1').innerText(), 'Say hello');
+    await waitForScreen(page, /hello-42/, PROMPT_TIMEOUT_MS);
+    await typeInTerminal(page, 'echo got-$LABRUN_MARK');
+    await waitForScreen(page, /got-mark-15/);
+  });
+
+  await t.test('resizing the window changes the shell\'s columns', async () => {
+    const wide = await shellCols(page, 'wide');
+    await page.setViewportSize({ width: 1000, height: 800 });
+    await page.waitForTimeout(300); // let ResizeObserver → fit → resize frame reach the pty
+    const narrow = await shellCols(page, 'narrower');
+    assert.ok(wide > narrow, `tput cols went from ${wide} to ${narrow}`);
+  });
+
+  await t.test('yes floods the terminal, Ctrl-C stops it and the prompt returns', async () => {
+    await typeInTerminal(page, 'yes');
+    await waitForScreen(page, /(y\s*){10}/);
+    await page.keyboard.press('Control+C');
+    await typeInTerminal(page, 'echo after-yes-$((1+1))');
+    await waitForScreen(page, /after-yes-2/);
+  });
+
+  await t.test('the next step shows its question; below 900 px the panes stack', async () => {
+    await page.locator('button[data-action="next"]').click();
+    assert.equal(await page.locator('.step > h1').innerText(), 'Name the workspace');
+    await page.locator('input[name="folder"]').waitFor();
+    await page.setViewportSize({ width: 800, height: 1000 });
+    const lesson = await page.locator('.lesson-pane').boundingBox();
+    const terminal = await page.locator('.terminal-pane').boundingBox();
+    assert.ok(lesson && terminal && terminal.y >= lesson.y + lesson.height - 1, 'terminal below the lesson');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'fixture-lesson-narrow.png'), fullPage: true });
+  });
+
+  assert.deepEqual(pageErrors.filter((e) => !/WebSocket/.test(e)), []);
+});
+
+test('the seed lab renders (screenshots of catalog and lesson)', async (t) => {
+  if (!requireChromium(t)) return;
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const fx = makeFixture(t);
+  // Sandboxes are not started here (the terminal socket is refused below), so no Docker is needed.
+  const config = parseConfig(['--port', '0', '--labs', path.resolve('labs'), '--data', fx.dataDir, '--token', TOKEN], {});
+  const server = await createServer(config, { adopt: false, log: () => {} });
+  t.after(() => server.close());
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.routeWebSocket(/\/ws\/terminal/, (ws) => ws.close({ code: 4404, reason: 'not in this test' }));
+
+  await page.goto(`${server.url}/?token=${TOKEN}`);
+  await page.locator('a.lab-card[data-lab="linux-networks"]').waitFor();
+  await page.screenshot({ path: path.join(ARTIFACTS, 'catalog.png') });
+  await page.locator('a.lab-card[data-lab="linux-networks"]').click();
+  await page.locator('.step > h1').waitFor();
+  assert.ok((await page.locator('.code-block').count()) > 0, 'code blocks got Copy buttons');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'lesson.png') });
+});
