@@ -156,7 +156,9 @@ class DindSandbox implements Sandbox {
   /** Kills an inner exec and everything it started; inner PIDs are the sandbox's own PID namespace. */
   private async killTree(pid: number): Promise<void> {
     await engineExec(this.container, {
-      argv: ['bash', '-c', 'k() { local c; for c in $(pgrep -P "$1"); do k "$c"; done; kill -KILL "$1" 2>/dev/null; }; k "$0"', String(pid)],
+      // List the whole tree first, parents before children, then kill it in that order: a parent
+      // killed after its child could still run its next command (`sleep 30; echo late`).
+      argv: ['bash', '-c', 't() { echo "$1"; local c; for c in $(pgrep -P "$1"); do t "$c"; done; }; kill -KILL $(t "$0") 2>/dev/null; true', String(pid)],
       timeoutMs: HOUSEKEEPING_TIMEOUT_MS,
       maxOutputBytes: 4096,
       kill: async () => {},

@@ -66,20 +66,21 @@ async function buildGolden(engine: Docker, dir: string, sandboxImage: string, ta
   await mkdir(run, { recursive: true });
   const mode = await probePrivilege(engine, sandboxImage);
   const name = `labrun-golden-${token}`;
-  const container = await engine.createContainer({
-    name,
-    Image: sandboxImage,
-    Labels: { 'labrun.golden-builder': '1' },
-    HostConfig: {
-      ...securityHostConfig(mode),
-      NetworkMode: 'none',
-      Binds: [`${state}:/var/lib/docker`, `${run}:/run/labrun`],
-    },
-  });
+  const container = engine.getContainer(name);
   try {
+    await engine.createContainer({
+      name,
+      Image: sandboxImage,
+      Labels: { 'labrun.golden-builder': '1' },
+      HostConfig: {
+        ...securityHostConfig(mode),
+        NetworkMode: 'none',
+        Binds: [`${state}:/var/lib/docker`, `${run}:/run/labrun`],
+      },
+    });
     await container.start();
     const socketPath = join(run, 'docker.sock');
-    await waitForDaemon(engine, container.id, name, socketPath, GOLDEN_READY_TIMEOUT_MS);
+    await waitForDaemon(engine, name, name, socketPath, GOLDEN_READY_TIMEOUT_MS);
     const inner = new DockerClient({ socketPath });
     for (const tag of tags) {
       log?.(`preparing ${tag} for sandboxes (once per image version)`);
