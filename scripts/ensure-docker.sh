@@ -55,8 +55,15 @@ command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 if [ "${#missing[@]}" -gt 0 ]; then
   say "installing ${missing[*]} (of ${PACKAGES[*]})"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # apt is chatty even when all goes well: keep its output for the failure message only.
+  apt_log=$(mktemp)
+  if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$apt_log" 2>&1; then
+    tail -n 20 "$apt_log" >&2
+    rm -f "$apt_log"
+    say "installing ${missing[*]} failed (above). Check that apt reaches its mirror: apt-get update"
+    exit 1
+  fi
+  rm -f "$apt_log"
 fi
 
 # A dockerd killed without a clean shutdown leaves these behind, and the next one refuses to start
@@ -72,20 +79,30 @@ for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
   fi
 done
 
+started=
 if ! pgrep -x dockerd >/dev/null 2>&1; then
   say "starting dockerd (log: $LOG)"
   # setsid + nohup: the daemon must outlive this script and the terminal or CI step that ran it.
   setsid nohup dockerd >>"$LOG" 2>&1 </dev/null &
+  started=$!
 fi
 
 for _ in $(seq 1 "$WAIT_SECONDS"); do
   if docker_answers; then
     exit 0
   fi
+  # A daemon that already exited will not answer later: report at once instead of waiting.
+  if [ -n "$started" ] && ! kill -0 "$started" 2>/dev/null; then
+    break
+  fi
   sleep 1
 done
 
-say "dockerd did not answer within ${WAIT_SECONDS}s. Last lines of $LOG:"
+if [ -n "$started" ] && ! kill -0 "$started" 2>/dev/null; then
+  say "dockerd exited during startup. Last lines of $LOG:"
+else
+  say "dockerd did not answer within ${WAIT_SECONDS}s. Last lines of $LOG:"
+fi
 tail -n 20 "$LOG" >&2 2>/dev/null || true
 cat >&2 <<EOF
 What to try: look for the error above; if it says "pid file found" or "timeout waiting for containerd",
