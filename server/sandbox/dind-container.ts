@@ -103,7 +103,7 @@ export async function waitForDaemon(engine: Docker, containerId: string, name: s
     }
     if (Date.now() >= deadline) {
       throw new SandboxError(
-        `the Docker daemon in sandbox container ${name} did not answer within ${Math.round(timeoutMs / 1000)} s. Last log lines:\n${await logTail(engine, containerId)}`,
+        `the Docker daemon in sandbox container ${name} did not answer within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}. Last log lines:\n${await logTail(engine, containerId)}`,
         'The host may be overloaded (too many sandboxes starting at once); retry, or raise the ready timeout.',
       );
     }

@@ -307,6 +307,10 @@ export class DindDriver implements SandboxDriver {
     }
   }
 
+  /**
+   * Restarts (if stopped) and returns the sandboxes whose socket folder lies in this driver's stateDir;
+   * one whose daemon does not come back is removed.
+   */
   async adoptExisting(): Promise<Sandbox[]> {
     const { engine } = this.ctx;
     const found = await engine.listContainers({ all: true, filters: { label: [`${LABEL.sandbox}=1`] } });
@@ -315,6 +319,8 @@ export class DindDriver implements SandboxDriver {
         const identity = parseSandboxLabels(c.Labels);
         const id = sandboxIdFromName(c.Names[0] ?? '');
         if (!identity || id === undefined || identity.version !== SANDBOX_LABEL_VERSION) return undefined;
+        // Another labrun (other stateDir) on the same engine owns it: its socket folder is not ours.
+        if (c.Mounts.find((m) => m.Destination === '/run/labrun')?.Source !== runDir(this.ctx, id)) return undefined;
         const sandbox = new DindSandbox(this.ctx, id, identity);
         try {
           const info = await engine.getContainer(c.Id).inspect();

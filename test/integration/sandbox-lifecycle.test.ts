@@ -1,0 +1,115 @@
+// Issue #2 acceptance, lifecycle: destroy leaves nothing behind, a restarted server (a second driver)
+// re-adopts a sandbox even after its daemon was killed, reap removes everything, and a sandbox that
+// never becomes ready fails with an error a person can act on, leaving nothing behind either.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { access, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { DindDriver } from '../../server/sandbox/dind.ts';
+import { resourceName } from '../../server/sandbox/naming.ts';
+import { SandboxError, type Sandbox } from '../../server/sandbox/sandbox.ts';
+import { requireDocker } from '../support/require.ts';
+
+const LAB_ID = `test-sandbox-lifecycle-${randomBytes(3).toString('hex')}`;
+const host = new Docker();
+let stateDir = '';
+
+before(async () => {
+  stateDir = await mkdtemp(join(tmpdir(), 'labrun-lc-'));
+});
+
+after(async () => {
+  await new DindDriver({ stateDir, engine: host }).reap((labels) => labels['labrun.lab'] !== LAB_ID);
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+const spec = { labId: LAB_ID, learnerId: 'learner-lc', workspace: 'lifecycle', images: [] };
+
+/** Everything on the host that carries this file's lab label. */
+async function leftovers(): Promise<string[]> {
+  const filters = { label: [`labrun.lab=${LAB_ID}`] };
+  const [containers, volumes, networks] = await Promise.all([
+    host.listContainers({ all: true, filters }),
+    host.listVolumes({ filters }),
+    host.listNetworks({ filters }),
+  ]);
+  return [
+    ...containers.map((c) => `container ${c.Names[0] ?? c.Id}`),
+    ...(volumes.Volumes ?? []).map((v) => `volume ${v.Name}`),
+    ...networks.map((n) => `network ${n.Name}`),
+  ];
+}
+
+async function gone(path: string): Promise<boolean> {
+  return access(path).then(
+    () => false,
+    () => true,
+  );
+}
+
+test('destroy removes container, volume, network and socket folder, and can be called twice', async (t) => {
+  if (!requireDocker(t)) return;
+  const driver = new DindDriver({ stateDir, engine: host });
+  const sb = await driver.create(spec);
+  assert.deepEqual(
+    (await leftovers()).sort(),
+    [`container /${resourceName(sb.id)}`, `network ${resourceName(sb.id)}`, `volume ${resourceName(sb.id)}`].sort(),
+  );
+  assert.equal(await sb.isHealthy(), true);
+  await sb.destroy();
+  await sb.destroy();
+  assert.deepEqual(await leftovers(), []);
+  assert.equal(await gone(join(stateDir, sb.id)), true);
+  assert.equal(await sb.isHealthy(), false);
+});
+
+test('a second driver adopts a sandbox whose daemon was killed, and reap removes it', async (t) => {
+  if (!requireDocker(t)) return;
+  const first = await new DindDriver({ stateDir, engine: host }).create(spec);
+  let adopted: Sandbox | undefined;
+  try {
+    const wrote = await first.exec({ argv: ['sh', '-c', 'echo kept > note.txt'] });
+    assert.equal(wrote.exitCode, 0, wrote.stderr);
+    // As when the machine stops: the sandbox container is killed, leaving it Exited (137).
+    await host.getContainer(resourceName(first.id)).kill();
+    const second = new DindDriver({ stateDir, engine: host });
+    adopted = (await second.adoptExisting()).find((s) => s.id === first.id);
+    assert.ok(adopted, 'the sandbox was not adopted');
+    assert.deepEqual([adopted.labId, adopted.learnerId, adopted.workspacePath], [LAB_ID, 'learner-lc', '/root/lifecycle']);
+    assert.equal(adopted.createdAt.toISOString(), first.createdAt.toISOString());
+    const read = await adopted.exec({ argv: ['cat', 'note.txt'] });
+    assert.equal(read.stdout, 'kept\n');
+    const inner = await adopted.exec({ argv: ['docker', 'info', '--format', '{{.ServerVersion}}'] });
+    assert.equal(inner.exitCode, 0, inner.stderr);
+    assert.equal(await second.reap((labels) => labels['labrun.lab'] !== LAB_ID), 1);
+    assert.deepEqual(await leftovers(), []);
+    assert.equal(await gone(join(stateDir, first.id)), true);
+  } finally {
+    await first.destroy();
+  }
+});
+
+function assertClearError(err: unknown, pattern: RegExp): true {
+  assert.ok(err instanceof SandboxError, `expected a SandboxError, got ${String(err)}`);
+  assert.match(err.message, pattern);
+  assert.ok(err.hint.length > 0, 'the error says what to do');
+  return true;
+}
+
+test('a daemon that does not answer in time fails with a SandboxError naming the container, leaving nothing', async (t) => {
+  if (!requireDocker(t)) return;
+  const driver = new DindDriver({ stateDir, engine: host, readyTimeoutMs: 1 });
+  await assert.rejects(driver.create(spec), (err) => assertClearError(err, /Docker daemon in sandbox container labrun-sb-\w+ did not answer within 1 ms/));
+  assert.deepEqual(await leftovers(), []);
+});
+
+test('a sandbox whose entrypoint exits fails with a SandboxError, leaving nothing', async (t) => {
+  if (!requireDocker(t)) return;
+  // The plain Debian base has no dockerd: its command exits at once, long before the ready timeout.
+  const driver = new DindDriver({ stateDir, engine: host, image: 'labrun/debian:bookworm' });
+  await assert.rejects(driver.create(spec), (err) => assertClearError(err, /sandbox container labrun-sb-\w+ stopped \(exit code \d+\) before its Docker daemon answered/));
+  assert.deepEqual(await leftovers(), []);
+});
