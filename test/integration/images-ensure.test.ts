@@ -163,3 +163,39 @@ test('an engine that does not answer gives a clear error, not a hang', async () 
     return true;
   });
 });
+
+// A registry address on loopback where nothing listens: pulls fail at once, with no traffic leaving the host.
+const DEAD_REGISTRY = '127.0.0.1:1';
+
+test('a pull: true recipe whose registry does not answer is built instead', async (t) => {
+  if (!requireDocker(t)) return;
+  const tag = `${DEAD_REGISTRY}/labrun-test/images-${run}:pulled`;
+  const dir = await recipesDir({
+    [`pullable-${run}`]: {
+      'recipe.yaml': `tag: ${tag}\npull: true\n`,
+      Dockerfile: 'FROM labrun/debian:bookworm\nCMD ["true"]\n',
+    },
+  });
+  createdImages.add(tag);
+  const lines: string[] = [];
+  await ensureImages([tag], { recipesDir: dir, onProgress: (l) => lines.push(l) });
+  const built = await imageInfo(tag);
+  assert.ok(built, lines.join('\n'));
+  createdImages.add(built.id);
+  const text = lines.join('\n');
+  assert.match(text, /: pulling/);
+  assert.match(text, /: no registry copy \(.+\); building/);
+  assert.match(text, /: built in/);
+});
+
+test('a missing image with no recipe and no registry is an error saying both', async (t) => {
+  if (!requireDocker(t)) return;
+  const dir = await recipesDir({});
+  const tag = `${DEAD_REGISTRY}/labrun-test/images-${run}:nowhere`;
+  await assert.rejects(ensureImages([tag], { recipesDir: dir }), (err: unknown) => {
+    assert.ok(err instanceof ImageError);
+    assert.match(err.message, /is not on this engine, no recipe builds it, and pulling it failed: /);
+    assert.match(err.hint, /recipe folder/);
+    return true;
+  });
+});
