@@ -138,14 +138,29 @@ class Run {
     if (!recipe) throw new Error(`internal: decision ${d.action} for ${tag} without a recipe`);
     if (recipe.debootstrap) await this.buildRootfs(recipe);
     else await this.buildDockerfile(recipe);
+    if (state.id !== undefined) await this.removeReplaced(tag, state.id);
   }
 
-  private async inspect(tag: string): Promise<ImageState> {
+  /**
+   * The image a rebuild replaced is left untagged: remove it, unless a container (a running sandbox,
+   * a learner's stack) or another tag still uses it — then the engine refuses and it stays.
+   */
+  private async removeReplaced(tag: string, oldId: string): Promise<void> {
+    if ((await this.inspect(tag)).id === oldId) return;
+    try {
+      await this.engine.getImage(oldId).remove();
+      this.say(tag, `removed the image it replaced (${oldId.replace(/^sha256:/, '').slice(0, 12)})`);
+    } catch {
+      // still in use: the engine keeps it, and so do we
+    }
+  }
+
+  private async inspect(tag: string): Promise<ImageState & { id: string | undefined }> {
     try {
       const info = InspectSchema.parse(await this.engine.getImage(tag).inspect());
-      return { present: true, labelHash: info.Config?.Labels?.[RECIPE_HASH_LABEL] };
+      return { present: true, labelHash: info.Config?.Labels?.[RECIPE_HASH_LABEL], id: info.Id };
     } catch (err) {
-      if (statusCode(err) === 404) return { present: false, labelHash: undefined };
+      if (statusCode(err) === 404) return { present: false, labelHash: undefined, id: undefined };
       throw new ImageError(`cannot inspect image ${tag}: ${message(err)}`, 'check that the Docker engine answers: docker info');
     }
   }

@@ -118,6 +118,8 @@ test('a local recipe on the Debian base is built, labeled, kept, and rebuilt whe
   assert.notEqual(second.labels[RECIPE_HASH_LABEL], first.labels[RECIPE_HASH_LABEL]);
   assert.ok(lines.some((l) => /recipe changed/.test(l)), lines.join('\n'));
   assert.equal(await runIn(tag, ['cat', '/hello.txt']), 'second\n');
+  assert.ok(lines.some((l) => /removed the image it replaced/.test(l)), lines.join('\n'));
+  assert.equal(await imageInfo(first.id), undefined, 'the replaced image is not left behind');
 });
 
 test('a failing Dockerfile gives an error naming the recipe, the step and its last output', async (t) => {
