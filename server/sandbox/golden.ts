@@ -2,10 +2,11 @@
 // each new sandbox copies before its daemon starts. Measured fastest way to preload images (see
 // RUNTIME-FACTS); keyed by the image IDs, so a rebuilt image gets a fresh golden state.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import DockerClient from 'dockerode';
+import { z } from 'zod';
 import { SandboxError } from './sandbox.ts';
 import { errorMessage, ignoreMissing } from './docker-errors.ts';
 import { probePrivilege, securityHostConfig, waitForDaemon } from './dind-container.ts';
@@ -14,6 +15,8 @@ import { probePrivilege, securityHostConfig, waitForDaemon } from './dind-contai
 const GOLDEN_READY_TIMEOUT_MS = 60_000;
 /** dockerd needs a moment to flush its state on SIGTERM; an unclean stop could leave a torn copy. */
 const GOLDEN_STOP_SECONDS = 30;
+/** A build folder this old belongs to a labrun that died mid-build (a build takes seconds). */
+const STALE_BUILD_MS = 60 * 60 * 1000;
 
 /** Key of a golden state: which sandbox image runs the daemon and exactly which image IDs it holds. */
 export function goldenKey(sandboxImageId: string, images: ReadonlyArray<{ tag: string; id: string }>): string {
@@ -51,13 +54,15 @@ export async function ensureGolden(engine: Docker, opts: { stateDir: string; san
   if (await exists(dir)) return dir;
   let job = building.get(dir);
   if (!job) {
-    job = buildGolden(engine, dir, opts.sandboxImage, images.map((i) => i.tag), opts.log).finally(() => building.delete(dir));
+    job = buildGolden(engine, dir, { sandboxImage: opts.sandboxImage, sandboxImageId, images }, opts.log).finally(() => building.delete(dir));
     building.set(dir, job);
   }
   return job;
 }
 
-async function buildGolden(engine: Docker, dir: string, sandboxImage: string, tags: string[], log?: (line: string) => void): Promise<string> {
+async function buildGolden(engine: Docker, dir: string, holds: GoldenManifest, log?: (line: string) => void): Promise<string> {
+  const { sandboxImage, sandboxImageId, images } = holds;
+  const tags = images.map((i) => i.tag);
   const token = randomBytes(4).toString('hex');
   const work = `${dir}.building-${token}`;
   const state = join(work, 'docker');
@@ -99,6 +104,8 @@ async function buildGolden(engine: Docker, dir: string, sandboxImage: string, ta
   // Per-daemon identity and network state must not be shared by every sandbox seeded from this copy.
   await rm(join(state, 'engine-id'), { force: true });
   await rm(join(state, 'network'), { recursive: true, force: true });
+  const manifest: GoldenManifest = { sandboxImage, sandboxImageId, images };
+  await writeFile(`${dir}.json`, JSON.stringify(manifest, null, 2));
   try {
     await rename(state, dir);
   } catch (err) {
@@ -106,5 +113,40 @@ async function buildGolden(engine: Docker, dir: string, sandboxImage: string, ta
     if (!(await exists(dir))) throw err;
   }
   await rm(work, { recursive: true, force: true });
+  await pruneStale(engine, dirname(dir), log);
   return dir;
+}
+
+/** What a golden state holds, written beside it (`<key>.json`) so stale copies can be found later. */
+const manifestSchema = z.object({
+  sandboxImage: z.string(),
+  sandboxImageId: z.string(),
+  images: z.array(z.object({ tag: z.string(), id: z.string() })),
+});
+type GoldenManifest = z.infer<typeof manifestSchema>;
+
+/**
+ * Removes golden states whose sandbox image or any of whose images has since been rebuilt (they can
+ * never be used again), and leftovers of builds that died. Runs after a new golden state is built,
+ * which is when images have changed.
+ */
+async function pruneStale(engine: Docker, goldenDir: string, log?: (line: string) => void): Promise<void> {
+  const currentId = (tag: string) => engine.getImage(tag).inspect().then((i) => i.Id, () => undefined);
+  for (const entry of await readdir(goldenDir)) {
+    const path = join(goldenDir, entry);
+    if (entry.includes('.building-')) {
+      const age = Date.now() - (await stat(path)).mtimeMs;
+      if (age > STALE_BUILD_MS) await rm(path, { recursive: true, force: true });
+      continue;
+    }
+    if (!entry.endsWith('.json')) continue;
+    const parsed = manifestSchema.safeParse(JSON.parse(await readFile(path, 'utf8').catch(() => 'null')));
+    if (!parsed.success) continue;
+    const held = [{ tag: parsed.data.sandboxImage, id: parsed.data.sandboxImageId }, ...parsed.data.images];
+    const current = await Promise.all(held.map((i) => currentId(i.tag)));
+    if (held.every((i, n) => current[n] === i.id)) continue;
+    log?.(`removing golden state ${entry.slice(0, -'.json'.length)}: its images were rebuilt`);
+    await rm(path.slice(0, -'.json'.length), { recursive: true, force: true });
+    await rm(path, { force: true });
+  }
 }
