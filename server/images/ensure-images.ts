@@ -38,6 +38,8 @@ const BUILD_TIMEOUT_MS = 20 * 60_000;
 const DEBOOTSTRAP_TIMEOUT_MS = 20 * 60_000;
 /** An engine that does not answer a ping this fast is treated as absent. */
 const PING_TIMEOUT_MS = 5_000;
+/** Progress shows a step's start, not its whole command: long RUN lines would bury the timing. */
+const STEP_LINE_MAX = 110;
 /** Used when apt's sources name no mirror for the base's suite. */
 const FALLBACK_MIRROR = 'http://deb.debian.org/debian';
 
@@ -233,7 +235,7 @@ class Run {
       );
       await follow(stream, BUILD_TIMEOUT_MS, (event) => {
         const step = log.push(event);
-        if (step !== undefined) this.say(tag, step);
+        if (step !== undefined) this.say(tag, step.length > STEP_LINE_MAX ? `${step.slice(0, STEP_LINE_MAX - 1)}…` : step);
       });
     } catch (err) {
       log.error ??= message(err);
