@@ -9,7 +9,7 @@ function renderCheck(c: CheckResult): HTMLElement {
   const exit = c.timedOut ? ' → timed out' : c.exitCode !== null ? ` → exit ${c.exitCode}` : '';
   const ran = c.command
     ? h('div', { class: 'check-ran' }, 'ran ', h('code', { text: c.command }), ` in ${c.where}${exit}`)
-    : h('div', { class: 'check-ran', text: `checked in ${c.where}` });
+    : h('div', { class: 'check-ran', text: "checked against what your sandbox's Docker reports" });
   return h(
     'li',
     { class: `check ${c.passed ? 'pass' : 'fail'}` },

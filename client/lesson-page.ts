@@ -155,9 +155,11 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
           }),
         );
       }
+      const lang = pre.getAttribute('data-lang') ?? '';
+      const bar = h('div', { class: 'code-bar' }, h('span', { class: 'code-lang', text: lang }), actions);
       const block = h('div', { class: 'code-block' });
       pre.replaceWith(block);
-      block.append(pre, actions);
+      block.append(bar, pre);
     }
   };
 
@@ -199,6 +201,7 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
           paintStepList();
           paintFooter();
           if (r.passed) nextBtn.focus();
+          results.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
         })
         .catch((err: unknown) => {
           const message = err instanceof Error ? err.message : String(err);

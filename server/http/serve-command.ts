@@ -34,32 +34,44 @@ export async function serveCommand(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const images = [SANDBOX_IMAGE, ...new Set(catalog.labs.flatMap((l) => l.images))];
-  await ensureImages(images, { onProgress: (line) => console.log(`images: ${line}`) });
-
-  const server = await createServer(config);
-  if (server.adopted > 0) console.log(`re-adopted ${server.adopted} sandbox(es) from the previous run`);
-  console.log(`labrun is ready: ${server.url}/?token=${config.token}`);
-
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      console.log(`\n${signal}: shutting down (terminals closed; sandboxes kept for the next start)`);
-      const timer = setTimeout(() => {
-        console.error(`labrun serve: shutdown took over ${SHUTDOWN_TIMEOUT_MS / 1000} s; exiting anyway`);
-        process.exit(1);
-      }, SHUTDOWN_TIMEOUT_MS);
-      timer.unref();
-      server.close().then(resolve, (err: unknown) => {
-        console.error(`labrun serve: error during shutdown: ${err instanceof Error ? err.message : String(err)}`);
-        resolve();
-      });
-    };
-    const onInt = (): void => stop('SIGINT');
-    const onTerm = (): void => stop('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
-  });
+  // A signal while starting (images, re-adopting sandboxes) ends the process at once: nothing is
+  // listening yet, and everything half-done is labelled for the next start to pick up or reap.
+  let server: Awaited<ReturnType<typeof createServer>> | undefined;
+  let stopping: Promise<void> | undefined;
+  let stopped: () => void = () => {};
+  const done = new Promise<void>((resolve) => (stopped = resolve));
+  const stop = (signal: string): void => {
+    if (!server) {
+      console.error(`\n${signal} while starting: exiting`);
+      process.exit(130);
+    }
+    if (stopping) return;
+    console.log(`\n${signal}: shutting down (terminals closed; sandboxes kept for the next start)`);
+    const timer = setTimeout(() => {
+      console.error(`labrun serve: shutdown took over ${SHUTDOWN_TIMEOUT_MS / 1000} s; exiting anyway`);
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+    stopping = server.close().then(stopped, (err: unknown) => {
+      console.error(`labrun serve: error during shutdown: ${err instanceof Error ? err.message : String(err)}`);
+      stopped();
+    });
+  };
+  const onInt = (): void => stop('SIGINT');
+  const onTerm = (): void => stop('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  try {
+    const images = [SANDBOX_IMAGE, ...new Set(catalog.labs.flatMap((l) => l.images))];
+    await ensureImages(images, { onProgress: (line) => console.log(`images: ${line}`) });
+    console.log('looking for sandboxes from a previous run…');
+    server = await createServer(config);
+    if (server.adopted > 0) console.log(`re-adopted ${server.adopted} sandbox(es) from the previous run`);
+    console.log(`labrun is ready: ${server.url}/?token=${config.token}`);
+    await done;
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
   return 0;
 }

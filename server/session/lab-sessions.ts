@@ -55,6 +55,8 @@ export class LabSessions {
     private readonly opts: {
       driver: SandboxDriver;
       log?: (line: string) => void;
+      /** How long a health answer is trusted (default HEALTH_TTL_MS). */
+      healthTtlMs?: number;
     },
   ) {}
 
@@ -127,7 +129,7 @@ export class LabSessions {
   private async ensureNow(e: Entry, lab: Lab): Promise<Sandbox> {
     let notice: string | undefined;
     if (e.sandbox) {
-      if (Date.now() - e.healthyAt < HEALTH_TTL_MS) return e.sandbox;
+      if (Date.now() - e.healthyAt < (this.opts.healthTtlMs ?? HEALTH_TTL_MS)) return e.sandbox;
       if (await e.sandbox.isHealthy()) {
         e.healthyAt = Date.now();
         return e.sandbox;

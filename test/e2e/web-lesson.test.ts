@@ -7,9 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { chromium, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium, requireDocker } from '../support/require.ts';
-import { TOKEN, makeFixture, startServer } from '../integration/http-fixture.ts';
-import { createServer } from '../../server/http/app.ts';
-import { parseConfig } from '../../server/config.ts';
+import { TOKEN, copyLab, makeFixture, startServer } from '../integration/http-fixture.ts';
 
 const ARTIFACTS = path.resolve('test/artifacts');
 /** A first sandbox on a busy two-core machine can take a while; the prompt must come within this. */
@@ -147,24 +145,33 @@ test('a learner follows the fixture lab in Chromium', async (t) => {
   assert.deepEqual(pageErrors.filter((e) => !/WebSocket/.test(e)), []);
 });
 
-test('the seed lab renders (screenshots of catalog and lesson)', async (t) => {
-  if (!requireChromium(t)) return;
+test('the seed lab: first step checked against a real sandbox (and screenshots)', async (t) => {
+  if (!requireChromium(t) || !requireDocker(t)) return;
   mkdirSync(ARTIFACTS, { recursive: true });
-  const fx = makeFixture(t);
-  // Sandboxes are not started here (the terminal socket is refused below), so no Docker is needed.
-  const config = parseConfig(['--port', '0', '--labs', path.resolve('labs'), '--data', fx.dataDir, '--token', TOKEN], {});
-  const server = await createServer(config, { adopt: false, log: () => {} });
-  t.after(() => server.close());
+  const fx = copyLab(t, path.resolve('labs/linux-networks'));
+  const server = await startServer(t, fx, { reapSandboxes: true });
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   t.after(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.routeWebSocket(/\/ws\/terminal/, (ws) => ws.close({ code: 4404, reason: 'not in this test' }));
 
   await page.goto(`${server.url}/?token=${TOKEN}`);
-  await page.locator('a.lab-card[data-lab="linux-networks"]').waitFor();
+  await page.locator(`a.lab-card[data-lab="${fx.labId}"]`).waitFor();
   await page.screenshot({ path: path.join(ARTIFACTS, 'catalog.png') });
-  await page.locator('a.lab-card[data-lab="linux-networks"]').click();
+  await page.locator(`a.lab-card[data-lab="${fx.labId}"]`).click();
   await page.locator('.step > h1').waitFor();
-  assert.ok((await page.locator('.code-block').count()) > 0, 'code blocks got Copy buttons');
+  assert.equal(await page.locator('.markdown h1').count(), 0, 'the duplicate title heading was dropped');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'lesson-starting.png') });
+  await waitForScreen(page, /linuxnetworks[^\n]*#/, PROMPT_TIMEOUT_MS);
+
+  await page.locator('button[data-action="check"]').click();
+  await page.locator('.results.failed').waitFor({ timeout: OUTPUT_TIMEOUT_MS * 3 });
+  assert.match(await page.locator('.results').innerText(), /docker run --name dummynginx/);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'lesson-check-failed.png') });
+
+  await page.locator('.code-block:has(pre[data-run]) button.run').first().click();
+  await waitForScreen(page, /[0-9a-f]{64}/, OUTPUT_TIMEOUT_MS * 2);
+  await page.locator('button[data-action="check"]').click();
+  await page.locator('.results.passed').waitFor({ timeout: OUTPUT_TIMEOUT_MS * 3 });
+  assert.equal(await page.locator('.step-list li.done').count(), 1);
   await page.screenshot({ path: path.join(ARTIFACTS, 'lesson.png') });
 });

@@ -1,7 +1,7 @@
 // Shared by the web app's integration and e2e tests: a temporary labs folder with one small lab
 // (unique id per call, so its sandboxes can be found and removed by label without touching anyone
 // else's), a server on port 0, and cookie-carrying request helpers.
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -77,6 +77,18 @@ export function makeFixture(t: TestContext): Fixture {
   writeFileSync(path.join(lab, 'steps', '01-hello.md'), STEP_ONE);
   writeFileSync(path.join(lab, 'steps', '02-where.md'), STEP_TWO);
   const labsDir = path.join(root, 'labs');
+  const dataDir = path.join(root, 'data');
+  const config = parseConfig(['--port', '0', '--labs', labsDir, '--data', dataDir, '--token', TOKEN], {});
+  return { labId, labsDir, dataDir, config };
+}
+
+/** A copy of a real lab under a unique id, so its sandboxes can be reaped by label. */
+export function copyLab(t: TestContext, sourceDir: string): Fixture {
+  const root = mkdtempSync(path.join(tmpdir(), 'labrun-web-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const labId = `${path.basename(sourceDir)}-${randomBytes(3).toString('hex')}`;
+  const labsDir = path.join(root, 'labs');
+  cpSync(sourceDir, path.join(labsDir, labId), { recursive: true });
   const dataDir = path.join(root, 'data');
   const config = parseConfig(['--port', '0', '--labs', labsDir, '--data', dataDir, '--token', TOKEN], {});
   return { labId, labsDir, dataDir, config };
