@@ -32,8 +32,8 @@ export const SANDBOX_IMAGE = 'labrun/sandbox:latest';
 
 /** A pull that sends nothing for this long is given up: offline, fall back to building quickly. */
 const PULL_STALL_MS = 10_000;
-/** Upper bound for one `docker build`; the slowest recipe (sandbox) takes about 30 s here. */
-const BUILD_TIMEOUT_MS = 20 * 60_000;
+/** A build or import that reports nothing for this long is given up (the longest step here, apt, takes ~1 min). */
+const BUILD_STALL_MS = 10 * 60_000;
 /** Upper bound for debootstrap (about 30 s here; a slow mirror can take minutes). */
 const DEBOOTSTRAP_TIMEOUT_MS = 20 * 60_000;
 /** An engine that does not answer a ping this fast is treated as absent. */
@@ -233,7 +233,7 @@ class Run {
           forcerm: true,
         },
       );
-      await follow(stream, BUILD_TIMEOUT_MS, (event) => {
+      await follow(stream, BUILD_STALL_MS, (event) => {
         const step = log.push(event);
         if (step !== undefined) this.say(tag, step.length > STEP_LINE_MAX ? `${step.slice(0, STEP_LINE_MAX - 1)}…` : step);
       });
@@ -323,7 +323,7 @@ class Run {
           `LABEL ${RECIPE_HASH_LABEL}="${recipe.hash}" ${RECIPE_NAME_LABEL}="${recipe.name}"`,
         ],
       });
-      await follow(stream, BUILD_TIMEOUT_MS, (event) => {
+      await follow(stream, BUILD_STALL_MS, (event) => {
         const e = z.object({ error: z.string().optional() }).safeParse(event);
         if (e.success && e.data.error !== undefined) importError = e.data.error;
       });
