@@ -6,7 +6,7 @@ import type { CheckSpec, Lab, Step } from '../labs/catalog.ts';
 import { DEFAULT_CHECK_TIMEOUT_S } from '../labs/schema.ts';
 import type { ExecRequest, ExecResult, Sandbox } from '../sandbox/sandbox.ts';
 import { evaluate, needsFacts, probeFor, type CommandOutput, type ExpectationOutcome } from './expect.ts';
-import { parseFacts, type Facts } from './facts.ts';
+import { liveValue, parseFacts, type Facts } from './facts.ts';
 
 /** Cap on each of stdout/stderr read from a check: enough for `docker network inspect`, bounded against `yes`. */
 const MAX_OUTPUT_BYTES = 64 * 1024;
@@ -154,6 +154,22 @@ export async function gatherFacts(engine: Docker, project: string): Promise<Fact
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The answers a learner who did the step would give: each question's live value, read from the engine
+ * now. For self-tests (`labrun test`) and lesson tests, never for grading a learner.
+ */
+export async function liveAnswers(sandbox: Sandbox, lab: Lab, step: Step): Promise<Record<string, string>> {
+  const wanted = step.checks.flatMap((c) => c.expect.flatMap((e) => (e.answer ? [e.answer] : [])));
+  if (!wanted.length) return {};
+  const facts = await gatherFacts(sandbox.innerEngine(), lab.workspace);
+  const answers: Record<string, string> = {};
+  for (const a of wanted) {
+    const v = liveValue(facts, a.equals);
+    if ('value' in v) answers[a.question] = v.value;
+  }
+  return answers;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -5,8 +5,7 @@
 import path from 'node:path';
 import { findLabDirs, formatIssue, loadLab, type Lab, type Step } from '../labs/catalog.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
-import { liveValue } from './facts.ts';
-import { gatherFacts, runStepChecks, runStepSetup, runStepSolve, type CheckResult } from './run-step.ts';
+import { liveAnswers, runStepChecks, runStepSetup, runStepSolve, type CheckResult } from './run-step.ts';
 
 const USAGE = `usage: labrun test [--state-dir DIR] [LAB_DIR...]
 
@@ -115,7 +114,7 @@ async function testStep(sandbox: Sandbox, lab: Lab, step: Step): Promise<string[
   } catch (err) {
     return [`${where}: ${err instanceof Error ? err.message : String(err)}`];
   }
-  const after = await runStepChecks(sandbox, lab, step, await correctAnswers(sandbox, lab, step));
+  const after = await runStepChecks(sandbox, lab, step, await liveAnswers(sandbox, lab, step));
 
   step.checks.forEach((spec, i) => {
     const b = before.checks[i];
@@ -132,19 +131,6 @@ async function testStep(sandbox: Sandbox, lab: Lab, step: Step): Promise<string[
     console.log(row(step.id, spec.name, beforeCell, a.passed ? 'pass' : 'FAIL', String(a.durationMs)));
   });
   return problems;
-}
-
-/** The answers a learner who did the step would give: each question's live value, read from the engine now. */
-async function correctAnswers(sandbox: Sandbox, lab: Lab, step: Step): Promise<Record<string, string>> {
-  const wanted = step.checks.flatMap((c) => c.expect.flatMap((e) => (e.answer ? [e.answer] : [])));
-  if (!wanted.length) return {};
-  const facts = await gatherFacts(sandbox.innerEngine(), lab.workspace);
-  const answers: Record<string, string> = {};
-  for (const a of wanted) {
-    const v = liveValue(facts, a.equals);
-    if ('value' in v) answers[a.question] = v.value;
-  }
-  return answers;
 }
 
 function explain(c: CheckResult): string {

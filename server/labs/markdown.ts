@@ -29,3 +29,12 @@ export function renderMarkdown(markdown: string): string {
   const html = marked.parse(markdown, { async: false });
   return purify.sanitize(html, { ALLOW_DATA_ATTR: true });
 }
+
+/** The text of every fenced block marked `run`, in order: what the Run buttons would type. */
+export function runnableCommands(markdown: string): string[] {
+  return marked
+    .lexer(markdown)
+    .filter((t): t is Tokens.Code => t.type === 'code')
+    .filter((t) => (t.lang ?? '').trim().split(/\s+/).slice(1).includes('run'))
+    .map((t) => t.text);
+}

@@ -26,3 +26,8 @@ test('code in fences is escaped, not interpreted', () => {
   const html = renderMarkdown('```\n<b>bold</b> {{.Name}}\n```\n');
   assert.match(html, /<pre><code>&lt;b&gt;bold&lt;\/b&gt; \{\{\.Name\}\}\n<\/code><\/pre>/);
 });
+
+test('runnableCommands lists only run blocks, in order', async () => {
+  const { runnableCommands } = await import('../../server/labs/markdown.ts');
+  assert.deepEqual(runnableCommands('```bash run\na\nb\n```\n\n```bash\nc\n```\n\ntext\n\n```bash run\nd\n```\n'), ['a\nb', 'd']);
+});

@@ -1,0 +1,81 @@
+// The seed lesson works verbatim: in a real terminal of a fresh sandbox (the pty a learner types
+// into), every `bash run` command of every step, typed line by line as the Run button would, exits 0;
+// and after each step's commands that step's checks pass (questions answered with the live values).
+// This is what `labrun test` cannot see: it runs `solve`, not the lesson text.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { IPty } from 'node-pty';
+import { loadLab } from '../../server/labs/catalog.ts';
+import { runnableCommands } from '../../server/labs/markdown.ts';
+import { splitFrontmatter } from '../../server/labs/yaml-source.ts';
+import { liveAnswers, runStepChecks, runStepSetup } from '../../server/checks/run-step.ts';
+import { DindDriver } from '../../server/sandbox/dind.ts';
+import type { Sandbox } from '../../server/sandbox/sandbox.ts';
+import { requireDocker } from '../support/require.ts';
+
+const STATE_DIR = join(tmpdir(), 'labrun-test-sandboxes');
+/** One lesson command (compose up, curl) takes seconds; a minute means it hangs. */
+const COMMAND_TIMEOUT_MS = 60_000;
+
+let sandbox: Sandbox | undefined;
+let pty: IPty | undefined;
+after(async () => {
+  pty?.kill();
+  await sandbox?.destroy();
+});
+
+/** A terminal that types one line and waits for its exit status, via a marker the shell echoes. */
+function terminal(p: IPty) {
+  let out = '';
+  let waiter: (() => void) | undefined;
+  p.onData((d: string | Buffer) => {
+    out += d.toString();
+    waiter?.();
+  });
+  let n = 0;
+  return async (line: string): Promise<{ rc: number; output: string }> => {
+    const id = n++;
+    const from = out.length;
+    const marker = new RegExp(`@@${id}:(\\d+)@@`);
+    // On the same line: a command with a TTY (docker compose exec) would swallow anything typed ahead.
+    p.write(`${line}; echo "@@${id}:$?@@"\r`);
+    const deadline = Date.now() + COMMAND_TIMEOUT_MS;
+    for (;;) {
+      const m = marker.exec(out.slice(from));
+      if (m) return { rc: Number(m[1]), output: out.slice(from, from + m.index) };
+      if (Date.now() > deadline) throw new Error(`'${line}' did not finish within ${COMMAND_TIMEOUT_MS / 1000}s; terminal shows:\n${out.slice(from).slice(-2000)}`);
+      await new Promise<void>((resolve) => {
+        waiter = resolve;
+        setTimeout(resolve, 500).unref();
+      });
+    }
+  };
+}
+
+test('every runnable command of the seed lesson works in the terminal, and completes its step', { timeout: 15 * 60_000 }, async (t) => {
+  if (!requireDocker(t)) return;
+  const { lab } = await loadLab('labs/linux-networks');
+  assert.ok(lab);
+  sandbox = await new DindDriver({ stateDir: STATE_DIR }).create({ labId: lab.id, learnerId: 'test-lesson', workspace: lab.workspace, filesDir: lab.filesDir, images: lab.images });
+  pty = sandbox.openTerminal(200, 50);
+  const type = terminal(pty);
+  assert.equal((await type('cd ~/linuxnetworks')).rc, 0);
+
+  for (const step of lab.steps) {
+    await runStepSetup(sandbox, lab, step);
+    const body = splitFrontmatter(await readFile(step.file, 'utf8'))?.body ?? '';
+    const lines = runnableCommands(body).flatMap((block) => block.split('\n')).filter((l) => l.trim() !== '');
+    assert.ok(lines.length > 0, `step ${step.id} has no runnable commands`);
+    for (const line of lines) {
+      const r = await type(line);
+      assert.equal(r.rc, 0, `step ${step.id}: '${line}' exited ${r.rc}:\n${r.output.slice(-1500)}`);
+      assert.doesNotMatch(r.output, /command not found|No such file|Error response from daemon/, `step ${step.id}: '${line}'`);
+    }
+    const result = await runStepChecks(sandbox, lab, step, await liveAnswers(sandbox, lab, step));
+    const failed = result.checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.error ?? c.expectations.filter((o) => !o.passed).map((o) => o.reason).join('; ')}`);
+    assert.deepEqual(failed, [], `step ${step.id}: checks fail after following the lesson`);
+  }
+});
