@@ -21,6 +21,7 @@ import { errorMessage, ignoreMissing } from './docker-errors.ts';
 import { probePrivilege, securityHostConfig, waitForDaemon } from './dind-container.ts';
 import { engineExec } from './engine-exec.ts';
 import { ensureGolden } from './golden.ts';
+import { SANDBOX_IMAGE } from '../images/ensure-images.ts';
 import {
   LABEL,
   SANDBOX_LABEL_VERSION,
@@ -32,9 +33,6 @@ import {
   sandboxLabels,
   type SandboxIdentity,
 } from './naming.ts';
-
-/** Same tag as server/images (SANDBOX_IMAGE); built from images/sandbox by `labrun images`. */
-export const DEFAULT_SANDBOX_IMAGE = 'labrun/sandbox:latest';
 
 /** Enough for dockerd plus a few small services; one CPU so two cores serve a handful of learners. */
 export const DEFAULT_LIMITS: SandboxLimits = {
@@ -234,7 +232,7 @@ export class DindDriver implements SandboxDriver {
   constructor(opts: DindDriverOptions) {
     this.ctx = { engine: opts.engine ?? new Docker(), stateDir: resolve(opts.stateDir) };
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
-    this.image = opts.image ?? DEFAULT_SANDBOX_IMAGE;
+    this.image = opts.image ?? SANDBOX_IMAGE;
     this.readyTimeoutMs = opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   }
 
