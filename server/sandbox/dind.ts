@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
 import Docker from 'dockerode';
+import { z } from 'zod';
 import { spawn as spawnPty, type IPty } from 'node-pty';
 import {
   SandboxError,
@@ -51,6 +52,8 @@ const HOUSEKEEPING_TIMEOUT_MS = 10_000;
 /** sun_path is 108 bytes on Linux; a longer socket path fails with a confusing EINVAL. */
 const MAX_SOCKET_PATH = 107;
 const PING_TIMEOUT_MS = 2_000;
+
+const bridgeOptionsSchema = z.object({ Options: z.record(z.string(), z.string()).optional() });
 
 export interface DindDriverOptions {
   /** Host folder for per-sandbox sockets and the golden image state, e.g. `data/sandboxes`. */
@@ -228,6 +231,7 @@ export class DindDriver implements SandboxDriver {
   private readonly limits: SandboxLimits;
   private readonly image: string;
   private readonly readyTimeoutMs: number;
+  private mtu: Promise<string | undefined> | undefined;
 
   constructor(opts: DindDriverOptions) {
     this.ctx = { engine: opts.engine ?? new Docker(), stateDir: resolve(opts.stateDir) };
@@ -252,7 +256,14 @@ export class DindDriver implements SandboxDriver {
     const sandbox = new DindSandbox(this.ctx, id, { ...spec, createdAt, version: SANDBOX_LABEL_VERSION });
     try {
       progress('network', `creating network ${name}`);
-      await engine.createNetwork({ Name: name, Driver: 'bridge', Labels: labels, CheckDuplicate: true });
+      const mtu = await this.bridgeMtu();
+      await engine.createNetwork({
+        Name: name,
+        Driver: 'bridge',
+        Labels: labels,
+        CheckDuplicate: true,
+        Options: mtu === undefined ? {} : { 'com.docker.network.driver.mtu': mtu },
+      });
       progress('volume', `creating volume ${name}`);
       await engine.createVolume({ Name: name, Labels: labels });
       const binds = [`${name}:/var/lib/docker`, `${runDir(this.ctx, id)}:/run/labrun`];
@@ -303,6 +314,21 @@ export class DindDriver implements SandboxDriver {
       if (err instanceof SandboxError) throw err;
       throw new SandboxError(`could not create a sandbox for ${spec.learnerId} in lab ${spec.labId}: ${errorMessage(err)}`, 'Check that Docker is running and `labrun images` has built the images.');
     }
+  }
+
+  /**
+   * The MTU the engine's default bridge uses (set with dockerd --mtu where the uplink is smaller),
+   * so the sandbox's network, and the inner daemon that copies its MTU, never exceed it.
+   */
+  private bridgeMtu(): Promise<string | undefined> {
+    this.mtu ??= this.ctx.engine
+      .getNetwork('bridge')
+      .inspect()
+      .then(
+        (info: unknown) => bridgeOptionsSchema.safeParse(info).data?.Options?.['com.docker.network.driver.mtu'],
+        () => undefined,
+      );
+    return this.mtu;
   }
 
   /**
