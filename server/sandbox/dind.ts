@@ -52,6 +52,8 @@ const HOUSEKEEPING_TIMEOUT_MS = 10_000;
 /** sun_path is 108 bytes on Linux; a longer socket path fails with a confusing EINVAL. */
 const MAX_SOCKET_PATH = 107;
 const PING_TIMEOUT_MS = 2_000;
+/** Environment variable that marks a terminal's shell (and its children) so they can be found and ended. */
+const TERMINAL_ENV = 'LABRUN_TERMINAL';
 
 const bridgeOptionsSchema = z.object({ Options: z.record(z.string(), z.string()).optional() });
 
@@ -171,14 +173,38 @@ class DindSandbox implements Sandbox {
   }
 
   openTerminal(cols: number, rows: number): IPty {
-    const args = ['exec', '-it', '-w', this.workspacePath, '-e', 'TERM=xterm-256color', '-e', `LABRUN_WORKSPACE=${this.workspacePath}`, this.containerName, 'bash', '-l'];
-    return spawnPty('docker', args, {
+    const token = randomBytes(8).toString('hex');
+    const args = ['exec', '-it', '-w', this.workspacePath, '-e', 'TERM=xterm-256color', '-e', `LABRUN_WORKSPACE=${this.workspacePath}`, '-e', `${TERMINAL_ENV}=${token}`, this.containerName, 'bash', '-l'];
+    const pty = spawnPty('docker', args, {
       name: 'xterm-256color',
       cols: Math.max(1, Math.floor(cols)),
       rows: Math.max(1, Math.floor(rows)),
       encoding: null,
       env: process.env,
     });
+    // Killing the docker CLI does not end the shell it started inside (moby#9098): whenever the CLI
+    // exits, end the shell's session too, or every reconnect would leave a shell running.
+    pty.onExit(() => {
+      void this.endTerminalSession(token).catch(() => {});
+    });
+    return pty;
+  }
+
+  /** Hangs up (then kills) the session of every process carrying this terminal's token in its environment. */
+  private async endTerminalSession(token: string): Promise<void> {
+    const script = `
+      for e in /proc/[0-9]*/environ; do
+        if tr '\\0' '\\n' < "$e" 2>/dev/null | grep -qx "${TERMINAL_ENV}=$0"; then
+          p=\${e#/proc/}; s=$(ps -o sid= -p "\${p%/environ}" | tr -d ' ')
+          [ -n "$s" ] && sids="$sids $s"
+        fi
+      done
+      [ -z "$sids" ] && exit 0
+      for s in $sids; do pkill -HUP -s "$s"; done
+      sleep 1
+      for s in $sids; do pkill -KILL -s "$s"; done
+      true`;
+    await engineExec(this.container, { argv: ['bash', '-c', script, token], timeoutMs: HOUSEKEEPING_TIMEOUT_MS, maxOutputBytes: 4096, kill: async () => {} });
   }
 
   async copyIn(hostDir: string, destDir: string): Promise<void> {

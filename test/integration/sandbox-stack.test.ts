@@ -153,6 +153,15 @@ test('the terminal is a login shell in the workspace with the sandbox prompt', a
   for (let i = 0; i < 100 && !seen.includes('at:/root/linuxnetworks:xterm-256color'); i++) await sleep(100);
   assert.match(seen, /at:\/root\/linuxnetworks:xterm-256color/);
   assert.match(seen, /root@sandbox/);
+  // Killing the pty (the docker CLI) must end the shell inside too, or every reconnect leaks one.
+  pty.kill();
+  let shells = '';
+  for (let i = 0; i < 50; i++) {
+    shells = (await sb().exec({ argv: ['pgrep', '-x', 'bash'] })).stdout;
+    if (shells === '') break;
+    await sleep(100);
+  }
+  assert.equal(shells, '', 'the terminal shell still runs in the sandbox after the pty was killed');
 });
 
 test('network_mode "service:nginx_a": one namespace for both, 9080 published through nginx_a', async (t) => {
