@@ -51,7 +51,9 @@ export async function ensureGolden(engine: Docker, opts: { stateDir: string; san
   const sandboxImageId = await imageId(engine, opts.sandboxImage);
   const images = await Promise.all([...new Set(opts.images)].map(async (tag) => ({ tag, id: await imageId(engine, tag) })));
   const dir = join(opts.stateDir, 'golden', goldenKey(sandboxImageId, images));
-  if (await exists(dir)) return dir;
+  // The manifest is written last, so it marks a complete copy (a bare folder may be a placeholder
+  // that adoption made so an old sandbox could restart).
+  if (await exists(`${dir}.json`)) return dir;
   let job = building.get(dir);
   if (!job) {
     job = buildGolden(engine, dir, { sandboxImage: opts.sandboxImage, sandboxImageId, images }, opts.log).finally(() => building.delete(dir));
@@ -104,14 +106,14 @@ async function buildGolden(engine: Docker, dir: string, holds: GoldenManifest, l
   // Per-daemon identity and network state must not be shared by every sandbox seeded from this copy.
   await rm(join(state, 'engine-id'), { force: true });
   await rm(join(state, 'network'), { recursive: true, force: true });
-  const manifest: GoldenManifest = { sandboxImage, sandboxImageId, images };
-  await writeFile(`${dir}.json`, JSON.stringify(manifest, null, 2));
-  try {
+  if (!(await exists(`${dir}.json`))) {
+    // No complete copy: anything at `dir` is a placeholder or a torn leftover.
+    await rm(dir, { recursive: true, force: true });
     await rename(state, dir);
-  } catch (err) {
-    // Another labrun process finished the same key first: its copy is as good as ours.
-    if (!(await exists(dir))) throw err;
+    const manifest: GoldenManifest = { sandboxImage, sandboxImageId, images };
+    await writeFile(`${dir}.json`, JSON.stringify(manifest, null, 2));
   }
+  // Otherwise another labrun process finished the same key first: its copy is as good as ours.
   await rm(work, { recursive: true, force: true });
   await pruneStale(engine, dirname(dir), log);
   return dir;

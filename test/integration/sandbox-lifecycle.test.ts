@@ -113,3 +113,12 @@ test('a sandbox whose entrypoint exits fails with a SandboxError, leaving nothin
   await assert.rejects(driver.create(spec), (err) => assertClearError(err, /sandbox container labrun-sb-\w+ stopped \(exit code \d+\) before its Docker daemon answered/));
   assert.deepEqual(await leftovers(), []);
 });
+
+test('a lab image missing on the host fails with a SandboxError saying how to get it, leaving nothing', async (t) => {
+  if (!requireDocker(t)) return;
+  const driver = new DindDriver({ stateDir, engine: host });
+  await assert.rejects(driver.create({ ...spec, images: ['labrun/no-such-image:1'] }), (err) =>
+    assertClearError(err, /image labrun\/no-such-image:1 is not on this Docker host/),
+  );
+  assert.deepEqual(await leftovers(), []);
+});
