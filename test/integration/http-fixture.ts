@@ -1,4 +1,5 @@
-// Shared by the web app's integration and e2e tests: a temporary labs folder with one small lab
+// Shared by the web app's integration and e2e tests: a temporary labs folder (short path: the sandbox
+// driver puts unix sockets under the data folder, and sun_path holds only 107 bytes) with one small lab
 // (unique id per call, so its sandboxes can be found and removed by label without touching anyone
 // else's), a server on port 0, and cookie-carrying request helpers.
 import { cpSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -63,7 +64,7 @@ pwd
 
 /** Writes a temp labs folder with one lab; removed after the test. */
 export function makeFixture(t: TestContext): Fixture {
-  const root = mkdtempSync(path.join(tmpdir(), 'labrun-web-'));
+  const root = mkdtempSync(path.join(tmpdir(), 'lrw-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const labId = `web-fixture-${randomBytes(3).toString('hex')}`;
   const lab = path.join(root, 'labs', labId);
@@ -84,7 +85,7 @@ export function makeFixture(t: TestContext): Fixture {
 
 /** A copy of a real lab under a unique id, so its sandboxes can be reaped by label. */
 export function copyLab(t: TestContext, sourceDir: string): Fixture {
-  const root = mkdtempSync(path.join(tmpdir(), 'labrun-web-'));
+  const root = mkdtempSync(path.join(tmpdir(), 'lrw-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const labId = `${path.basename(sourceDir)}-${randomBytes(3).toString('hex')}`;
   const labsDir = path.join(root, 'labs');
