@@ -38,6 +38,9 @@ export class TerminalManager {
    */
   attach(ws: WebSocket, key: string, spawn: (cols: number, rows: number) => IPty, opts: { readOnly?: boolean } = {}): void {
     const readOnly = opts.readOnly ?? false;
+    // A socket that closed while the caller authenticated would never fire 'close' for us, so its
+    // terminal would never start its grace timer: refuse it before spawning anything.
+    if (ws.readyState !== ws.OPEN) return;
     if (this.#disposePromise) {
       ws.close(CloseCode.GoingAway, 'server is shutting down');
       return;
