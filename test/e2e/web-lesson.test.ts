@@ -118,8 +118,9 @@ test('a learner follows the fixture lab in Chromium', async (t) => {
   await t.test('resizing the window changes the shell\'s columns', async () => {
     const wide = await shellCols(page, 'wide');
     await page.setViewportSize({ width: 1000, height: 800 });
-    await page.waitForTimeout(300); // let ResizeObserver → fit → resize frame reach the pty
-    const narrow = await shellCols(page, 'narrower');
+    // ResizeObserver → fit → resize frame → pty is asynchronous: ask the shell again until it changed.
+    let narrow = wide;
+    for (let i = 0; i < 20 && narrow === wide; i++) narrow = await shellCols(page, `narrower${i}x`);
     assert.ok(wide > narrow, `tput cols went from ${wide} to ${narrow}`);
   });
 
