@@ -23,6 +23,9 @@ if [ -d /labrun/golden ] && [ ! -e /var/lib/docker/.labrun-seeded ]; then
   cp -a /labrun/golden/. /var/lib/docker/
   touch /var/lib/docker/.labrun-seeded
 fi
+# The golden copy is shared by every sandbox: once seeded, take it out of the learner's reach (root
+# here could remount it read-write and poison the next learners' images).
+if mountpoint -q /labrun/golden; then umount /labrun/golden; fi
 
 # Inner containers' packets travel inside the sandbox's own interface, so they must not be larger.
 mtu=$(cat /sys/class/net/eth0/mtu 2>/dev/null || echo 1500)

@@ -101,3 +101,12 @@ test("neither sandbox sees the host's Docker daemon", async (t) => {
   }
   assert.equal(ids.size, 3, 'each sandbox talks to its own daemon, distinct from the host and from each other');
 });
+
+test('the golden image state shared by all sandboxes is unmounted once a sandbox is seeded', async (t) => {
+  if (!requireDocker(t)) return;
+  for (const sb of await getPair()) {
+    const mounted = await sb.exec({ argv: ['mountpoint', '-q', '/labrun/golden'] });
+    assert.notEqual(mounted.exitCode, 0, `/labrun/golden is still mounted in ${sb.id}`);
+    assert.equal((await ok(sb, { argv: ['docker', 'image', 'ls', '-q', 'nginx:latest'] })).stdout.trim().length > 0, true);
+  }
+});
