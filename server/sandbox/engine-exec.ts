@@ -2,12 +2,16 @@
 // a byte cap on each, a timeout that kills the command, and the exit code.
 import type Docker from 'dockerode';
 import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { ExecResult } from './sandbox.ts';
 import { CappedCollector } from './output.ts';
 
 /** After the kill, how long to wait for the stream to close before abandoning it. */
 const KILL_GRACE_MS = 2_000;
+/** How long (polls × interval) to wait for the engine to record an exit after the output stream closed. */
+const EXIT_POLLS = 40;
+const EXIT_POLL_MS = 25;
 
 export interface EngineExecOptions {
   argv: string[];
@@ -66,8 +70,18 @@ export async function engineExec(container: Docker.Container, opts: EngineExecOp
     stream.destroy();
   }
 
-  const info = execInspectSchema.safeParse(await exec.inspect());
-  const exitCode = !timedOut && info.success && !info.data.Running ? (info.data.ExitCode ?? null) : null;
+  let exitCode: number | null = null;
+  if (!timedOut) {
+    // The engine can close the stream a moment before it records the exit: ask again briefly.
+    for (let i = 0; i < EXIT_POLLS; i++) {
+      const info = execInspectSchema.safeParse(await exec.inspect());
+      if (info.success && !info.data.Running) {
+        exitCode = info.data.ExitCode ?? null;
+        break;
+      }
+      await sleep(EXIT_POLL_MS);
+    }
+  }
   return {
     exitCode,
     stdout: stdout.text(),
