@@ -1,7 +1,7 @@
 // Expectation matching, pure: given a check's command output, the ground-truth Facts, the output of any
 // probe an expectation needed (e.g. `getent hosts nginx_b` in nginx_a) and the learner's answers, decide
 // each expectation and say why, as "expected … / got …". No I/O here; run-step.ts gathers the inputs.
-import type { CheckSpec, Expectation, TextMatch } from '../labs/catalog.ts';
+import type { CheckSpec, Expectation, LiveValue, OutputOf, TextMatch } from '../labs/catalog.ts';
 import type { ExpectationKind } from '../labs/schema.ts';
 import { EXPECTATION_KINDS } from '../labs/schema.ts';
 import {
@@ -14,6 +14,7 @@ import {
   sharesNetnsWith,
   type ContainerFact,
   type Facts,
+  type LiveResult,
 } from './facts.ts';
 
 export interface CommandOutput {
@@ -65,6 +66,8 @@ export function needsFacts(e: Expectation): boolean {
 }
 
 export function probeFor(e: Expectation, check: CheckSpec): Probe | undefined {
+  const live = e.answer?.equals ?? e.mentions;
+  if (live) return live.outputOf ? outputProbe(live.outputOf) : undefined;
   if (e.resolves && check.run === undefined) {
     const from = e.resolves.from ?? check.service ?? '';
     return { service: from, argv: ['getent', 'hosts', e.resolves.name], label: `getent hosts ${e.resolves.name} in ${from}` };
@@ -86,6 +89,35 @@ export function probeFor(e: Expectation, check: CheckSpec): Probe | undefined {
     return p;
   }
   return undefined;
+}
+
+/** The command an `outputOf` live value reads; in a service as `sh -c`, in the sandbox shell as `bash -lc` (like checks). */
+export function outputProbe(o: OutputOf): Probe {
+  const p: Probe = { argv: o.service !== undefined ? ['sh', '-c', o.run] : ['bash', '-lc', o.run], label: `${o.run} in ${o.service ?? 'the sandbox shell'}` };
+  if (o.service !== undefined) p.service = o.service;
+  return p;
+}
+
+/** An `outputOf` value from its command's output: the first capture group of `matches`, else the whole match. */
+export function valueFromOutput(o: OutputOf, out: CommandOutput | undefined): LiveResult {
+  const where = o.service ?? 'the sandbox shell';
+  const label = o.label ?? `value read from '${o.run}' in ${where}`;
+  // Errors name the command, never its output: the output holds the value a learner is asked for.
+  if (!out) return { error: `'${o.run}' did not run in ${where}` };
+  if (out.timedOut) return { error: `'${o.run}' timed out in ${where}` };
+  if (out.exitCode !== 0) return { error: `'${o.run}' exited with ${out.exitCode ?? 'no code'} in ${where}` };
+  const value = captured(o.matches, out.stdout);
+  return value ? { value, label } : { error: `'${o.run}' in ${where} printed nothing matching /${o.matches}/` };
+}
+
+function captured(pattern: string, text: string): string | undefined {
+  const m = new RegExp(pattern, 'm').exec(text);
+  return (m?.[1] ?? m?.[0])?.trim() || undefined;
+}
+
+/** A live value: from the engine's facts, or (outputOf) from the output of its probe. */
+export function resolveLive(v: LiveValue, facts: Facts, probe: CommandOutput | undefined): LiveResult {
+  return v.outputOf ? valueFromOutput(v.outputOf, probe) : liveValue(facts, v);
 }
 
 /** Excerpt for "got": first line-ish, bounded, so a result stays readable. */
@@ -208,18 +240,18 @@ export function evaluate(e: Expectation, input: EvalInput): ExpectationOutcome {
     return outcome(kind, ok, expected, got, ok ? expected : `${what} publishes ${got}${t.c.running ? '' : ` (it is ${t.c.state})`}`);
   }
   if (e.mentions) {
-    const v = liveValue(facts, e.mentions);
+    const v = resolveLive(e.mentions, facts, input.probe);
     if ('error' in v) return outcome(kind, false, 'a live value', 'unavailable', v.error);
     if (!out) return outcome(kind, false, `output mentions ${v.value}`, 'nothing ran', 'the check has no command to run');
     const ok = out.stdout.includes(v.value);
     return outcome(kind, ok, `output contains ${v.label} (${v.value})`, excerpt(out.stdout), ok ? `the output shows ${v.label}` : `the output does not contain ${v.value}, the ${v.label}`);
   }
   if (e.answer) {
-    const v = liveValue(facts, e.answer.equals);
+    const v = resolveLive(e.answer.equals, facts, input.probe);
     const given = input.answers[e.answer.question]?.trim();
     if ('error' in v) return outcome(kind, false, 'a live value', 'unavailable', v.error);
     if (!given) return outcome(kind, false, v.label, 'no answer', `answer question '${e.answer.question}' first`);
-    const ok = sameAnswer(given, v.value);
+    const ok = sameAnswer(given, v.value, e.answer.equals);
     // The live value is the answer: show it only once the learner got it, so the check does not give it away.
     return outcome(kind, ok, ok ? `${v.label} (${v.value})` : v.label, given, ok ? `correct: ${given} is the ${v.label}` : `${given} is not the ${v.label}`);
   }
@@ -252,10 +284,45 @@ function judgeResolves(name: string, from: string, facts: Facts, probe: CommandO
   return outcome(kind, ok, expected, got.join(', '), ok ? `${name} resolves to ${want.join(', ')}, the address Docker gave it` : `${name} resolved to ${got.join(', ')}, but Docker gave it ${want.join(' or ')}`);
 }
 
-/** `/var/run` links to `/run`: lsns prints one, docker inspect the other; both name the same namespace file. */
-function sameAnswer(given: string, value: string): boolean {
-  const norm = (x: string) => x.trim().replace(/^\/var\/run\//, '/run/');
-  return norm(given) === norm(value);
+const IPV4 = /^(?:\d{1,3}\.){3}\d{1,3}$/;
+
+/**
+ * Whether a learner's answer names the live value, in any form a careful learner would copy: surrounding
+ * whitespace and case do not matter; `/var/run/…` and `/run/…` are one file (/var/run links to /run; lsns
+ * prints one, docker inspect the other); an address copied with its prefix length (`10.0.0.2/24`, as
+ * `ip addr` prints it) is the address; and for an `outputOf` value, a copy of what the command printed
+ * around it (`127.0.0.11:41234`, `net:[4026531992]`) counts, read with the same pattern.
+ */
+export function sameAnswer(given: string, value: string, v: LiveValue): boolean {
+  const norm = (x: string) => x.trim().toLowerCase().replace(/^\/var\/run\//, '/run/');
+  const g = norm(given);
+  const want = norm(value);
+  if (g === want) return true;
+  if (IPV4.test(want) && g.replace(/\/\d{1,2}$/, '') === want) return true;
+  if (v.outputOf) {
+    const fromCopy = captured(v.outputOf.matches, given.trim());
+    if (fromCopy !== undefined && norm(fromCopy) === want) return true;
+  }
+  return false;
+}
+
+/** Shown instead of what a check saw while its question is unanswered or answered wrong. */
+export const WITHHELD = 'shown once your answer is right';
+
+/**
+ * A check that asks a question shows nothing else until the answer is right: its command's output and
+ * its other expectations' expected/got hold the very value asked for (the address, the port…). Which
+ * expectations pass stays visible; what they saw does not. Returns the outcomes to show, and whether to
+ * hide the command's output.
+ */
+export function withholdUntilAnswered(outcomes: ExpectationOutcome[]): { outcomes: ExpectationOutcome[]; hideOutput: boolean } {
+  if (!outcomes.some((o) => o.kind === 'answer' && !o.passed)) return { outcomes, hideOutput: false };
+  return {
+    hideOutput: true,
+    outcomes: outcomes.map((o) =>
+      o.kind === 'answer' ? o : { ...o, expected: WITHHELD, got: WITHHELD, reason: o.passed ? 'holds' : `does not hold yet (details ${WITHHELD})` },
+    ),
+  };
 }
 
 function netsOf(facts: Facts, c: ContainerFact): string[] {

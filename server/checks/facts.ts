@@ -25,6 +25,8 @@ export interface NetworkFact {
   name: string;
   subnet?: string;
   gateway?: string;
+  /** The Linux bridge interface of a bridge-driver network (`docker0`, `br-…`). */
+  bridge?: string;
 }
 
 export interface Facts {
@@ -49,7 +51,10 @@ const InspectSchema = z.object({
 
 const NetworkListSchema = z.array(
   z.object({
+    Id: z.string().optional(),
     Name: z.string(),
+    Driver: z.string().optional(),
+    Options: z.record(z.string(), z.string()).nullish(),
     IPAM: z.object({ Config: z.array(z.object({ Subnet: z.string().optional(), Gateway: z.string().optional() })).nullish() }).nullish(),
   }),
 );
@@ -88,6 +93,9 @@ export function parseFacts(project: string, inspects: unknown[], networkList: un
     const f: NetworkFact = { name: n.Name };
     if (cfg?.Subnet) f.subnet = cfg.Subnet;
     if (cfg?.Gateway) f.gateway = cfg.Gateway;
+    // Docker names a bridge br-<first 12 hex of the network id> unless the network sets a name (docker0 does).
+    const bridge = n.Options?.['com.docker.network.bridge.name'] ?? (n.Driver === 'bridge' && n.Id ? `br-${n.Id.slice(0, 12)}` : undefined);
+    if (bridge) f.bridge = bridge;
     return f;
   });
   return { project, containers, networks };
@@ -153,8 +161,14 @@ export function sharesNetnsWith(facts: Facts, c: ContainerFact): ContainerFact |
   return c.networkMode.startsWith('container:') ? netnsOwner(facts, c) : undefined;
 }
 
-/** Evaluates a live value; `error` says why it has none (e.g. a service without an IP of its own). */
-export function liveValue(facts: Facts, v: LiveValue): { value: string; label: string } | { error: string } {
+export type LiveResult = { value: string; label: string } | { error: string };
+
+/**
+ * Evaluates a live value the engine reports; `error` says why it has none (e.g. a service without an IP
+ * of its own). `outputOf` values come from a command instead: see valueFromOutput in expect.ts.
+ */
+export function liveValue(facts: Facts, v: LiveValue): LiveResult {
+  if (v.outputOf !== undefined) return { error: `the value of '${v.outputOf.run}' needs that command's output, not the engine's state` };
   if (v.ipOf !== undefined) {
     const svc = v.ipOf;
     const c = serviceContainers(facts, svc)[0];
@@ -174,9 +188,10 @@ export function liveValue(facts: Facts, v: LiveValue): { value: string; label: s
     if (!c.sandboxKey) return { error: `${v.sandboxKeyOf} has no SandboxKey of its own${c.running ? '' : ` (it is ${c.state})`}` };
     return { value: c.sandboxKey, label: `SandboxKey of ${v.sandboxKeyOf}` };
   }
-  const netName = v.gatewayOf ?? v.subnetOf ?? '';
+  const netName = v.gatewayOf ?? v.subnetOf ?? v.bridgeOf ?? '';
   const n = facts.networks.find((x) => x.name === netName);
   if (!n) return { error: `no network named ${netName} (is the stack up?)` };
+  if (v.bridgeOf !== undefined) return n.bridge ? { value: n.bridge, label: `bridge interface of ${netName}` } : { error: `network ${netName} is not a bridge network` };
   const value = v.gatewayOf !== undefined ? n.gateway : n.subnet;
   const what = v.gatewayOf !== undefined ? 'gateway' : 'subnet';
   return value ? { value, label: `${what} of ${netName}` } : { error: `network ${netName} has no ${what}` };

@@ -5,8 +5,8 @@ import type Docker from 'dockerode';
 import type { CheckSpec, Lab, Step } from '../labs/catalog.ts';
 import { DEFAULT_CHECK_TIMEOUT_S } from '../labs/schema.ts';
 import type { ExecRequest, ExecResult, Sandbox } from '../sandbox/sandbox.ts';
-import { evaluate, needsFacts, probeFor, type CommandOutput, type ExpectationOutcome } from './expect.ts';
-import { liveValue, parseFacts, type Facts } from './facts.ts';
+import { evaluate, needsFacts, outputProbe, probeFor, resolveLive, withholdUntilAnswered, type CommandOutput, type ExpectationOutcome, type Probe } from './expect.ts';
+import { parseFacts, type Facts } from './facts.ts';
 
 /** Cap on each of stdout/stderr read from a check: enough for `docker network inspect`, bounded against `yes`. */
 const MAX_OUTPUT_BYTES = 64 * 1024;
@@ -104,13 +104,11 @@ export async function runCheck(sandbox: Sandbox, lab: Lab, check: CheckSpec, ans
         const p = probeFor(e, check);
         if (!p) return undefined;
         result.probes.push(p.label);
-        return execCapped(sandbox, { argv: p.argv, service: p.service, timeoutMs }).catch(
-          (err: unknown): CommandOutput => ({ exitCode: null, stdout: '', stderr: errorMessage(err), timedOut: false }),
-        );
+        return runProbe(sandbox, p, timeoutMs);
       }),
     );
     const facts = check.expect.some(needsFacts) ? await gatherFacts(sandbox.innerEngine(), lab.workspace) : undefined;
-    result.expectations = check.expect.map((e, i) => {
+    const outcomes = check.expect.map((e, i) => {
       const input: Parameters<typeof evaluate>[1] = { check, answers };
       if (output) input.output = output;
       const probe = probes[i];
@@ -118,13 +116,25 @@ export async function runCheck(sandbox: Sandbox, lab: Lab, check: CheckSpec, ans
       if (facts) input.facts = facts;
       return evaluate(e, input);
     });
-    result.passed = result.expectations.every((o) => o.passed);
+    result.passed = outcomes.every((o) => o.passed);
+    const shown = withholdUntilAnswered(outcomes);
+    result.expectations = shown.outcomes;
+    if (shown.hideOutput) {
+      result.stdout = '';
+      result.stderr = '';
+    }
   } catch (err) {
     result.error = errorMessage(err);
     result.passed = false;
   }
   result.durationMs = Math.round(performance.now() - t0);
   return result;
+}
+
+function runProbe(sandbox: Sandbox, p: Probe, timeoutMs: number): Promise<CommandOutput> {
+  return execCapped(sandbox, { argv: p.argv, service: p.service, timeoutMs }).catch(
+    (err: unknown): CommandOutput => ({ exitCode: null, stdout: '', stderr: errorMessage(err), timedOut: false }),
+  );
 }
 
 function execCapped(sandbox: Sandbox, req: { argv: string[]; service: string | undefined; timeoutMs: number }): Promise<ExecResult> {
@@ -166,7 +176,9 @@ export async function liveAnswers(sandbox: Sandbox, lab: Lab, step: Step): Promi
   const facts = await gatherFacts(sandbox.innerEngine(), lab.workspace);
   const answers: Record<string, string> = {};
   for (const a of wanted) {
-    const v = liveValue(facts, a.equals);
+    const o = a.equals.outputOf;
+    const probe = o ? await runProbe(sandbox, outputProbe(o), DEFAULT_CHECK_TIMEOUT_S * 1000) : undefined;
+    const v = resolveLive(a.equals, facts, probe);
     if ('value' in v) answers[a.question] = v.value;
   }
   return answers;

@@ -16,7 +16,7 @@ import {
 } from './schema.ts';
 import { YamlSource, formatIssue, splitFrontmatter, type LabIssue, type YamlPath } from './yaml-source.ts';
 
-export type { CheckSpec, Expectation, LiveValue, Question, TextMatch, Target } from './schema.ts';
+export type { CheckSpec, Expectation, LiveValue, OutputOf, Question, TextMatch, Target } from './schema.ts';
 export type { LabIssue } from './yaml-source.ts';
 export { formatIssue } from './yaml-source.ts';
 
@@ -239,7 +239,9 @@ function stepReferenceIssues(src: YamlSource, checks: CheckSpec[], questions: Qu
     service([...p, 'sandboxKeyOf'], v.sandboxKeyOf);
     network([...p, 'gatewayOf'], v.gatewayOf);
     network([...p, 'subnetOf'], v.subnetOf);
+    network([...p, 'bridgeOf'], v.bridgeOf);
     network([...p, 'network'], v.network);
+    service([...p, 'outputOf', 'service'], v.outputOf?.service);
   };
   const names = new Set<string>();
   checks.forEach((check, ci) => {

@@ -39,17 +39,34 @@ export const TextMatchSchema = z
   .superRefine(exactlyOne(['contains', 'matches', 'equals'], 'a text match'));
 export type TextMatch = z.infer<typeof TextMatchSchema>;
 
-/** A value read live from the sandbox's inner engine, never written into the lab. */
+/**
+ * A value read from a command's output at check time: `run` in `service` (omitted = the sandbox shell),
+ * then the first capture group of `matches` (or the whole match). For values the engine does not report,
+ * e.g. the port Docker's DNS listens on inside a container's namespace.
+ */
+export const OutputOfSchema = z.strictObject({
+  service: name.optional(),
+  run: z.string().min(1),
+  matches: regexSource,
+  /** What the value is, for messages ("TCP port of Docker's DNS in nginx_a"); never the value itself. */
+  label: z.string().min(1).optional(),
+});
+export type OutputOf = z.infer<typeof OutputOfSchema>;
+
+/** A value read live from the sandbox (its inner engine, or a command's output), never written into the lab. */
 export const LiveValueSchema = z
   .strictObject({
     ipOf: name.optional(),
     gatewayOf: name.optional(),
     subnetOf: name.optional(),
     sandboxKeyOf: name.optional(),
+    /** The Linux bridge interface behind a bridge-driver network (`docker0`, `br-<12 hex of the network id>`). */
+    bridgeOf: name.optional(),
+    outputOf: OutputOfSchema.optional(),
     /** For ipOf: which network's address (default: the service's only / first network). */
     network: name.optional(),
   })
-  .superRefine(exactlyOne(['ipOf', 'gatewayOf', 'subnetOf', 'sandboxKeyOf'], 'a live value'));
+  .superRefine(exactlyOne(['ipOf', 'gatewayOf', 'subnetOf', 'sandboxKeyOf', 'bridgeOf', 'outputOf'], 'a live value'));
 export type LiveValue = z.infer<typeof LiveValueSchema>;
 
 /** A container, named either by compose service (in the lab's project) or by plain container name. */
@@ -132,7 +149,10 @@ export const CheckSchema = z.strictObject({
   timeout: z.number().positive().max(300).optional(),
   expect: z.array(ExpectationSchema).min(1),
   hint: z.string().optional(),
-  /** Why this check may already pass before the step's solution (the self-test then does not call it vacuous). */
+  /**
+   * Why this check may already pass before the step's solution (the self-test then does not call it
+   * vacuous, except with --strict). Prefer a question: an observation step proves itself by an answer.
+   */
   passesBeforeSolve: z.string().min(1).optional(),
 });
 export type CheckSpec = z.infer<typeof CheckSchema>;

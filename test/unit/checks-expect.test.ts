@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ExpectationSchema, type CheckSpec } from '../../server/labs/schema.ts';
-import { evaluate, ipv4s, matchText, probeFor, type CommandOutput } from '../../server/checks/expect.ts';
+import { evaluate, ipv4s, matchText, probeFor, sameAnswer, valueFromOutput, withholdUntilAnswered, WITHHELD, type CommandOutput, type ExpectationOutcome } from '../../server/checks/expect.ts';
 import { parseFacts, type Facts } from '../../server/checks/facts.ts';
 
 function inspect(o: {
@@ -35,8 +35,9 @@ function inspect(o: {
 
 const NET = 'linuxnetworks_default';
 const networks = [
-  { Name: 'bridge', IPAM: { Config: [{ Subnet: '10.200.0.0/24', Gateway: '10.200.0.1' }] } },
-  { Name: NET, IPAM: { Config: [{ Subnet: '10.201.1.0/24', Gateway: '10.201.1.1' }] } },
+  { Id: 'f840bcf6b465', Name: 'bridge', Driver: 'bridge', Options: { 'com.docker.network.bridge.name': 'docker0' }, IPAM: { Config: [{ Subnet: '10.200.0.0/24', Gateway: '10.200.0.1' }] } },
+  { Id: '960f692df19ddae15388f6065cfb60e3', Name: NET, Driver: 'bridge', Options: {}, IPAM: { Config: [{ Subnet: '10.201.1.0/24', Gateway: '10.201.1.1' }] } },
+  { Id: '88178594ab0a', Name: 'host', Driver: 'host', IPAM: { Config: [] } },
   { Name: 'other', IPAM: { Config: [{ Subnet: '10.201.2.0/24', Gateway: '10.201.2.1' }] } },
 ];
 
@@ -67,6 +68,9 @@ const shared: Facts = parseFacts('linuxnetworks', [
 ], networks);
 
 const ok = (stdout: string, exitCode = 0): CommandOutput => ({ exitCode, stdout, stderr: '', timedOut: false });
+/** netstat -tln/-uln inside a container: Docker's DNS listens on 127.0.0.11 with a random port per protocol. */
+const NETSTAT = 'tcp        0      0 0.0.0.0:80              0.0.0.0:*               LISTEN\ntcp        0      0 127.0.0.11:39503        0.0.0.0:*               LISTEN\nudp        0      0 127.0.0.11:57620        0.0.0.0:*\n';
+const DNS_PORT = { service: 'nginx_a', run: 'netstat -tln', matches: '127\\.0\\.0\\.11:(\\d+)', label: "TCP port of Docker's DNS" };
 const check: CheckSpec = { name: 'c', service: 'nginx_a', run: 'x', expect: [{ exitCode: 0 }] };
 
 interface Row {
@@ -122,6 +126,20 @@ const rows: Row[] = [
   { name: 'answer: missing', expect: { answer: { question: 'ip', equals: { ipOf: 'nginx_b' } } }, pass: false, reason: /answer question 'ip' first/ },
   { name: 'answer: /run and /var/run name the same key', expect: { answer: { question: 'k', equals: { sandboxKeyOf: 'nginx_a' } } }, answers: { k: '/run/docker/netns/a1' }, pass: true },
   { name: 'answer: IP of a service without one', expect: { answer: { question: 'ip', equals: { ipOf: 'nginx_b' } } }, facts: shared, answers: { ip: '10.201.1.3' }, pass: false, reason: /no IP address of its own/ },
+  { name: 'answer: an address copied with its prefix length (ip addr) is the address', expect: { answer: { question: 'ip', equals: { ipOf: 'nginx_b' } } }, answers: { ip: '10.201.1.2/24' }, pass: true },
+  { name: 'answer: a subnet wants its prefix length', expect: { answer: { question: 's', equals: { subnetOf: NET } } }, answers: { s: '10.201.1.0' }, pass: false, reason: /^10\.201\.1\.0 is not the subnet of linuxnetworks_default$/ },
+  { name: 'answer: bridge of a user-defined network is br-<12 hex of its id>', expect: { answer: { question: 'br', equals: { bridgeOf: NET } } }, answers: { br: 'BR-960f692df19d ' }, pass: true },
+  { name: 'answer: bridge of the built-in network is docker0', expect: { answer: { question: 'br', equals: { bridgeOf: 'bridge' } } }, answers: { br: 'docker0' }, pass: true },
+  { name: 'answer: a network without a bridge says so', expect: { answer: { question: 'br', equals: { bridgeOf: 'host' } } }, answers: { br: 'docker0' }, pass: false, reason: /host is not a bridge network/ },
+  { name: 'mentions bridge', expect: { mentions: { bridgeOf: NET } }, output: ok('-A POSTROUTING -s 10.201.1.0/24 ! -o br-960f692df19d -j MASQUERADE'), pass: true },
+  { name: 'answer: outputOf, the bare port', expect: { answer: { question: 'port', equals: { outputOf: DNS_PORT } } }, probe: ok(NETSTAT), answers: { port: ' 39503 ' }, pass: true },
+  { name: 'answer: outputOf, copied as netstat prints it', expect: { answer: { question: 'port', equals: { outputOf: DNS_PORT } } }, probe: ok(NETSTAT), answers: { port: '127.0.0.11:39503' }, pass: true },
+  { name: 'answer: outputOf, the UDP port is not the TCP one (and the right one is not revealed)', expect: { answer: { question: 'port', equals: { outputOf: DNS_PORT } } }, probe: ok(NETSTAT), answers: { port: '57620' }, pass: false, reason: /^57620 is not the TCP port of Docker's DNS$/ },
+  { name: 'answer: outputOf, no answer', expect: { answer: { question: 'port', equals: { outputOf: DNS_PORT } } }, probe: ok(NETSTAT), pass: false, reason: /answer question 'port' first/ },
+  { name: 'answer: outputOf, the command failed: named, its output not shown', expect: { answer: { question: 'port', equals: { outputOf: DNS_PORT } } }, probe: { exitCode: 1, stdout: 'secret 39503', stderr: '', timedOut: false }, answers: { port: '1' }, pass: false, reason: /^'netstat -tln' exited with 1 in nginx_a$/ },
+  { name: 'answer: outputOf, nothing matches', expect: { answer: { question: 'port', equals: { outputOf: DNS_PORT } } }, probe: ok('tcp 0 0 0.0.0.0:80 0.0.0.0:* LISTEN'), answers: { port: '1' }, pass: false, reason: /printed nothing matching/ },
+  { name: 'answer: outputOf without a capture group takes the whole match', expect: { answer: { question: 'ns', equals: { outputOf: { run: 'readlink /proc/self/ns/net', matches: 'net:\\[\\d+\\]' } } } }, probe: ok('net:[4026532261]\n'), answers: { ns: 'net:[4026532261]' }, pass: true },
+  { name: 'mentions outputOf', expect: { mentions: { outputOf: { run: 'readlink /proc/self/ns/net', matches: 'net:\\[(\\d+)\\]' } } }, output: ok('inode 4026532261'), probe: ok('net:[4026532261]'), pass: true },
   { name: 'reachable: body matches', expect: { reachable: { from: 'nginx_a', to: 'nginx_b', port: 80, body: { contains: 'Welcome' } } }, probe: ok('Welcome to nginx!'), pass: true },
   { name: 'reachable: curl failure explained', expect: { reachable: { from: 'nginx_a', to: 'nginx_b', port: 80 } }, probe: { exitCode: 7, stdout: '', stderr: 'curl: (7) Failed to connect to nginx_b port 80', timedOut: false }, pass: false, reason: /nginx_a cannot reach http:\/\/nginx_b:80\/: curl: \(7\) Failed to connect/ },
 ];
@@ -156,4 +174,48 @@ test('probes: getent for a run-less resolves, curl for reachable, none for outpu
   assert.equal(p?.argv[0], 'curl');
   assert.ok(p?.argv.includes('http://localhost:8080/'));
   assert.equal(probeFor({ exitCode: 0 }, bare), undefined);
+});
+
+test('probes: an outputOf live value runs its command where it says, like a check does', () => {
+  const bare: CheckSpec = { name: 'c', expect: [{ exitCode: 0 }] };
+  const inService = probeFor({ answer: { question: 'port', equals: { outputOf: DNS_PORT } } }, bare);
+  assert.deepEqual({ service: inService?.service, argv: inService?.argv }, { service: 'nginx_a', argv: ['sh', '-c', 'netstat -tln'] });
+  const inShell = probeFor({ mentions: { outputOf: { run: 'readlink /proc/self/ns/net', matches: 'x' } } }, bare);
+  assert.deepEqual({ service: inShell?.service, argv: inShell?.argv }, { service: undefined, argv: ['bash', '-lc', 'readlink /proc/self/ns/net'] });
+  assert.equal(probeFor({ answer: { question: 'ip', equals: { ipOf: 'nginx_b' } } }, bare), undefined);
+});
+
+test('valueFromOutput: first capture group, trimmed; errors never quote the output', () => {
+  assert.deepEqual(valueFromOutput(DNS_PORT, ok(NETSTAT)), { value: '39503', label: "TCP port of Docker's DNS" });
+  const timedOut = valueFromOutput(DNS_PORT, { exitCode: null, stdout: '127.0.0.11:39503', stderr: '', timedOut: true });
+  assert.ok('error' in timedOut && !timedOut.error.includes('39503'), JSON.stringify(timedOut));
+  assert.ok('error' in valueFromOutput(DNS_PORT, undefined));
+});
+
+test('sameAnswer: whitespace, case, /var/run vs /run, CIDR for a bare address, copies of the matched text', () => {
+  const key = { sandboxKeyOf: 'nginx_a' };
+  assert.equal(sameAnswer(' /run/docker/netns/a1\n', '/var/run/docker/netns/a1', key), true);
+  assert.equal(sameAnswer('/run/docker/netns/a2', '/var/run/docker/netns/a1', key), false);
+  assert.equal(sameAnswer('10.0.0.2/16', '10.0.0.2', { ipOf: 'x' }), true);
+  assert.equal(sameAnswer('10.0.0.20', '10.0.0.2', { ipOf: 'x' }), false);
+  assert.equal(sameAnswer('10.0.0.0', '10.0.0.0/24', { subnetOf: 'n' }), false);
+  const ns = { outputOf: { run: 'readlink /proc/self/ns/net', matches: 'net:\\[(\\d+)\\]' } };
+  assert.equal(sameAnswer('net:[4026532261]', '4026532261', ns), true);
+  assert.equal(sameAnswer('4026532261', '4026532261', ns), true);
+  assert.equal(sameAnswer('net:[4026532262]', '4026532261', ns), false);
+});
+
+test('withholdUntilAnswered: while the answer is missing or wrong, what the other expectations saw is hidden', () => {
+  const seen: ExpectationOutcome[] = [
+    { kind: 'stdout', passed: true, expected: 'stdout matches /x/', got: 'tcp 127.0.0.11:39503', reason: 'ok' },
+    { kind: 'mentions', passed: false, expected: 'output contains the gateway (10.201.1.1)', got: '…', reason: 'the output does not contain 10.201.1.1' },
+    { kind: 'answer', passed: false, expected: 'gateway of net', got: '10.0.0.9', reason: '10.0.0.9 is not the gateway of net' },
+  ];
+  const w = withholdUntilAnswered(seen);
+  assert.equal(w.hideOutput, true);
+  assert.deepEqual(w.outcomes.map((o) => o.passed), [true, false, false]);
+  assert.ok(w.outcomes.slice(0, 2).every((o) => o.expected === WITHHELD && o.got === WITHHELD && !/10\.201|39503/.test(o.reason)));
+  assert.deepEqual(w.outcomes[2], seen[2]);
+  const answered = [{ ...seen[0]!, kind: 'stdout' as const }, { kind: 'answer' as const, passed: true, expected: 'x', got: 'x', reason: 'correct' }];
+  assert.deepEqual(withholdUntilAnswered(answered), { outcomes: answered, hideOutput: false });
 });

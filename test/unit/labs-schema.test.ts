@@ -65,6 +65,21 @@ const rows: { name: string; labYaml?: string; step?: string; issues: (string | R
     issues: [/^01-s\.md:7:32: unknown network 'wrong_net' \(known: bridge, host, none, ws_default\)$/],
   },
   {
+    name: 'outputOf: a regex that does not compile',
+    step: step("questions:\n  - id: port\n    prompt: Port?\nchecks:\n  - name: c\n    expect:\n      - answer:\n          question: port\n          equals:\n            outputOf: { service: db, run: netstat -tln, matches: '[0-' }\n"),
+    issues: [/^01-s\.md:12:66: checks\[0\]\.expect\[0\]\.answer\.equals\.outputOf\.matches: invalid regex: /],
+  },
+  {
+    name: 'outputOf: unknown service',
+    step: step("questions:\n  - id: port\n    prompt: Port?\nchecks:\n  - name: c\n    expect:\n      - answer:\n          question: port\n          equals:\n            outputOf: { service: db, run: netstat -tln, matches: ':(\\d+)' }\n"),
+    issues: ["01-s.md:12:34: unknown service 'db' (services in the lab's compose files: client, web)"],
+  },
+  {
+    name: 'bridgeOf: unknown network',
+    step: step('checks:\n  - name: c\n    run: ip link\n    expect:\n      - mentions: { bridgeOf: lan }\n'),
+    issues: [/^01-s\.md:7:31: unknown network 'lan' /],
+  },
+  {
     name: 'output expectation without a command',
     step: step('checks:\n  - name: c\n    expect:\n      - exitCode: 0\n'),
     issues: ["01-s.md:4:5: check 'c' expects command output (exitCode/stdout/stderr/mentions) but has no 'run'"],
