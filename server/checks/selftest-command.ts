@@ -1,29 +1,44 @@
 // `labrun test [LAB_DIR...]`: proves a lab's checks mean something. For each lab, in a fresh sandbox,
 // step by step: setup → every check must FAIL (one that already passes is vacuous unless the check
-// declares `passesBeforeSolve`) → solve → every check must PASS. Prints a table; exit 1 on any failure.
+// declares `passesBeforeSolve`; with --strict not even then) → solve → every check must PASS. Prints a
+// table and a tally; exit 1 on any failure.
 // The sandbox is destroyed at the end, on error, and on Ctrl-C.
 import path from 'node:path';
 import { findLabDirs, formatIssue, loadLab, type Lab, type Step } from '../labs/catalog.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
 import { liveAnswers, runStepChecks, runStepSetup, runStepSolve, type CheckResult } from './run-step.ts';
 
-const USAGE = `usage: labrun test [--state-dir DIR] [LAB_DIR...]
+const USAGE = `usage: labrun test [--strict] [--state-dir DIR] [LAB_DIR...]
 
 Self-tests labs in a fresh sandbox each: after a step's setup every check must fail, after its solve
 every check must pass. With no LAB_DIR, tests every lab under ./labs. Exit status 1 on any failure.
 
+  --strict          a check declaring passesBeforeSolve fails the test too: every check must fail
+                    before its solution (observation steps ask the learner a question instead)
   --state-dir DIR   sandbox driver state (sockets, preloaded images); default data/sandboxes`;
+
+/** How the checks of a lab fared, for the closing line. */
+interface Tally {
+  failBefore: number;
+  declared: number;
+  vacuous: number;
+  passAfter: number;
+  failAfter: number;
+}
 
 const COL = { step: 22, check: 58, before: 16, after: 6 };
 
 export async function selftestCommand(argv: string[]): Promise<number> {
   let stateDir = 'data/sandboxes';
+  let strict = false;
   const dirs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
     if (a === '--help' || a === '-h') {
       console.log(USAGE);
       return 0;
+    } else if (a === '--strict') {
+      strict = true;
     } else if (a === '--state-dir') {
       const v = argv[++i];
       if (!v) return usageError('--state-dir needs a folder');
@@ -45,7 +60,7 @@ export async function selftestCommand(argv: string[]): Promise<number> {
       failed = true;
       continue;
     }
-    if (!(await testLab(r.lab, stateDir))) failed = true;
+    if (!(await testLab(r.lab, stateDir, strict))) failed = true;
   }
   return failed ? 1 : 0;
 }
@@ -55,7 +70,7 @@ function usageError(message: string): number {
   return 2;
 }
 
-async function testLab(lab: Lab, stateDir: string): Promise<boolean> {
+async function testLab(lab: Lab, stateDir: string, strict: boolean): Promise<boolean> {
   const t0 = performance.now();
   const secs = () => ((performance.now() - t0) / 1000).toFixed(1);
   console.log(`lab ${lab.id}: ${lab.steps.length} steps, ${lab.steps.reduce((n, s) => n + s.checks.length, 0)} checks`);
@@ -77,13 +92,14 @@ async function testLab(lab: Lab, stateDir: string): Promise<boolean> {
   process.once('SIGTERM', onSignal);
 
   const problems: string[] = [];
+  const tally: Tally = { failBefore: 0, declared: 0, vacuous: 0, passAfter: 0, failAfter: 0 };
   try {
     sandbox = await driver.create({ labId: lab.id, learnerId: `selftest-${process.pid}`, workspace: lab.workspace, filesDir: lab.filesDir, images: lab.images });
     console.log(`  sandbox ${sandbox.id} ready after ${secs()} s\n`);
     console.log(row('STEP', 'CHECK', 'BEFORE SOLVE', 'AFTER', 'MS'));
     for (const step of lab.steps) {
       if (interrupted) break;
-      problems.push(...(await testStep(sandbox, lab, step)));
+      problems.push(...(await testStep(sandbox, lab, step, strict, tally)));
     }
   } catch (err) {
     problems.push(err instanceof Error ? err.message : String(err));
@@ -94,12 +110,16 @@ async function testLab(lab: Lab, stateDir: string): Promise<boolean> {
   }
 
   console.log('');
+  console.log(
+    `before solve: ${tally.failBefore} fail (good), ${tally.declared} pass (declared), ${tally.vacuous} PASS (vacuous); ` +
+      `after solve: ${tally.passAfter} pass, ${tally.failAfter} FAIL`,
+  );
   for (const p of problems) console.log(`FAIL ${p}`);
   console.log(`lab ${lab.id}: ${problems.length ? `${problems.length} problem(s)` : 'ok'} in ${secs()} s`);
   return problems.length === 0;
 }
 
-async function testStep(sandbox: Sandbox, lab: Lab, step: Step): Promise<string[]> {
+async function testStep(sandbox: Sandbox, lab: Lab, step: Step, strict: boolean, tally: Tally): Promise<string[]> {
   const problems: string[] = [];
   const where = `${step.id}`;
   try {
@@ -121,13 +141,23 @@ async function testStep(sandbox: Sandbox, lab: Lab, step: Step): Promise<string[
     const a = after.checks[i];
     if (!b || !a) return;
     let beforeCell: string;
-    if (!b.passed) beforeCell = 'fail (good)';
-    else if (spec.passesBeforeSolve !== undefined) beforeCell = 'pass (declared)';
-    else {
+    if (!b.passed) {
+      beforeCell = 'fail (good)';
+      tally.failBefore++;
+    } else if (spec.passesBeforeSolve !== undefined) {
+      beforeCell = 'pass (declared)';
+      tally.declared++;
+      if (strict) problems.push(`${where} / ${spec.name}: passes before the step's solution (declared: ${spec.passesBeforeSolve}); --strict wants it to depend on the learner, e.g. through a question`);
+    } else {
       beforeCell = 'PASS (vacuous)';
-      problems.push(`${where} / ${spec.name}: passes before the step's solution; make it depend on the step, or declare passesBeforeSolve: "<why>"`);
+      tally.vacuous++;
+      problems.push(`${where} / ${spec.name}: passes before the step's solution; make it depend on the step (an observation step asks a question), or declare passesBeforeSolve: "<why>"`);
     }
-    if (!a.passed) problems.push(`${where} / ${spec.name}: fails after the solution: ${explain(a)}`);
+    if (a.passed) tally.passAfter++;
+    else {
+      tally.failAfter++;
+      problems.push(`${where} / ${spec.name}: fails after the solution: ${explain(a)}`);
+    }
     console.log(row(step.id, spec.name, beforeCell, a.passed ? 'pass' : 'FAIL', String(a.durationMs)));
   });
   return problems;
