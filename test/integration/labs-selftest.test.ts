@@ -1,6 +1,7 @@
-// Acceptance for the seed lab: `labrun test labs/linux-networks`, run as a user runs it, exits 0 after
-// showing every check failing before its step's solution (or declared to pass) and passing after it,
-// and leaves no sandbox behind. Also: `labrun test` on a broken lab reports the lab's problems, exit 1.
+// Acceptance for the seed lab: `labrun test --strict labs/linux-networks`, run as a user runs it, exits 0
+// after showing every check failing before its step's solution (none vacuous, none declared to pass:
+// observation steps ask the learner for a live value instead) and passing after it, and leaves no
+// sandbox behind. Also: `labrun test` on a broken lab reports the lab's problems, exit 1.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -42,21 +43,22 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
-test('labrun test labs/linux-networks: exit 0, a row per check, nothing left behind', { timeout: SELFTEST_TIMEOUT_MS + 30_000 }, async (t) => {
+test('labrun test --strict labs/linux-networks: exit 0, every check fails before and passes after, nothing left behind', { timeout: SELFTEST_TIMEOUT_MS + 30_000 }, async (t) => {
   if (!requireDocker(t)) return;
-  const r = await run(['test', '--state-dir', STATE_DIR, 'labs/linux-networks']);
+  const r = await run(['test', '--strict', '--state-dir', STATE_DIR, 'labs/linux-networks']);
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /^STEP\s+CHECK\s+BEFORE SOLVE\s+AFTER\s+MS$/m);
   assert.match(r.stdout, /^lab linux-networks: ok in \d+\.\d s$/m);
 
   const lab = (await loadLab('labs/linux-networks')).lab;
   assert.ok(lab);
+  const total = lab.steps.reduce((n, s) => n + s.checks.length, 0);
   const rows = r.stdout.split('\n').filter((l) => /\s(fail \(good\)|pass \(declared\)|PASS \(vacuous\))\s/.test(l));
-  assert.equal(rows.length, lab.steps.reduce((n, s) => n + s.checks.length, 0));
-  for (const line of rows) assert.match(line, /\s(fail \(good\)|pass \(declared\))\s+pass\s+\d+$/, line);
-  // The steps that change the stack must be proven by checks that fail first, not only declared ones.
-  for (const id of ['one-container', 'compose-namespaces', 'network-mode'])
-    assert.ok(rows.some((l) => l.startsWith(id) && l.includes('fail (good)')), `${id} has no check that fails before its solution`);
+  assert.equal(rows.length, total);
+  // Every check can tell whether the learner did the step: it fails before the solution, passes after.
+  for (const line of rows) assert.match(line, /\sfail \(good\)\s+pass\s+\d+$/, line);
+  assert.match(r.stdout, new RegExp(`^before solve: ${total} fail \\(good\\), 0 pass \\(declared\\), 0 PASS \\(vacuous\\); after solve: ${total} pass, 0 FAIL$`, 'm'));
+  assert.deepEqual(lab.steps.flatMap((s) => s.checks.filter((c) => c.passesBeforeSolve !== undefined).map((c) => `${s.id} / ${c.name}`)), [], 'the seed lab declares no check that passes before its solution');
 
   const left = await new Docker().listContainers({ all: true, filters: { label: [`${LABEL.learner}=selftest-${childPid}`] } });
   assert.deepEqual(left, [], 'the self-test left its sandbox behind');
@@ -67,4 +69,18 @@ test('labrun test on a broken lab prints its problems and exits 1 without starti
   assert.equal(r.status, 1);
   assert.match(r.stderr, /^test\/fixtures\/labs\/unknown-service\/steps\/01-only\.md:5:14: unknown service 'cache'/m);
   assert.doesNotMatch(r.stdout, /sandbox/);
+});
+
+test('labrun test accepts a declared passesBeforeSolve; --strict fails the lab and says why', { timeout: 4 * 60_000 }, async (t) => {
+  if (!requireDocker(t)) return;
+  const lab = 'test/fixtures/labs/declared-pass';
+  const lenient = await run(['test', '--state-dir', STATE_DIR, lab]);
+  assert.equal(lenient.code, 0, `${lenient.stdout}\n${lenient.stderr}`);
+  assert.match(lenient.stdout, /^only\s+the shell works\s+pass \(declared\)\s+pass\s+\d+$/m);
+  assert.match(lenient.stdout, /^before solve: 1 fail \(good\), 1 pass \(declared\), 0 PASS \(vacuous\); after solve: 2 pass, 0 FAIL$/m);
+
+  const strict = await run(['test', '--strict', '--state-dir', STATE_DIR, lab]);
+  assert.equal(strict.code, 1, `${strict.stdout}\n${strict.stderr}`);
+  assert.match(strict.stdout, /^FAIL only \/ the shell works: passes before the step's solution \(declared: Holds in any sandbox; .*\); --strict wants it to depend on the learner/m);
+  assert.match(strict.stdout, /^lab declared-pass: 1 problem\(s\) in \d+\.\d s$/m);
 });
