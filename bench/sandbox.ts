@@ -89,7 +89,7 @@ async function loadTarPreload(tarPath: string): Promise<number> {
 
 const made: Sandbox[] = [];
 try {
-  const [, goldenMs] = await timed(() => ensureGolden(engine, { stateDir, sandboxImage: SANDBOX_IMAGE, images: IMAGES }));
+  const [, goldenMs] = await timed(() => ensureGolden(engine, { goldenDir: join(stateDir, 'golden'), sandboxImage: SANDBOX_IMAGE, images: IMAGES }));
   row('image preload: build golden state (once per image set)', secs(goldenMs));
 
   for (const images of [[], IMAGES]) {

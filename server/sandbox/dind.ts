@@ -66,6 +66,11 @@ export interface DindDriverOptions {
   image?: string;
   /** Longest wait for a new or restarted sandbox's inner daemon to answer. */
   readyTimeoutMs?: number;
+  /**
+   * Where golden image states live; default `<stateDir>/golden`. Drivers with different stateDirs
+   * (e.g. test fixtures) can share one to prepare each image set only once.
+   */
+  goldenDir?: string;
 }
 
 interface DriverContext {
@@ -257,6 +262,7 @@ export class DindDriver implements SandboxDriver {
   private readonly limits: SandboxLimits;
   private readonly image: string;
   private readonly readyTimeoutMs: number;
+  private readonly goldenDir: string;
   private mtu: Promise<string | undefined> | undefined;
 
   constructor(opts: DindDriverOptions) {
@@ -264,6 +270,7 @@ export class DindDriver implements SandboxDriver {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.image = opts.image ?? SANDBOX_IMAGE;
     this.readyTimeoutMs = opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+    this.goldenDir = resolve(opts.goldenDir ?? join(this.ctx.stateDir, 'golden'));
   }
 
   async create(spec: SandboxSpec, onProgress?: (p: SandboxProgress) => void): Promise<Sandbox> {
@@ -296,7 +303,7 @@ export class DindDriver implements SandboxDriver {
       if (spec.images.length > 0) {
         progress('images', `preparing images ${spec.images.join(', ')}`);
         const golden = await ensureGolden(engine, {
-          stateDir: this.ctx.stateDir,
+          goldenDir: this.goldenDir,
           sandboxImage: this.image,
           images: spec.images,
           log: (line) => progress('images', line),

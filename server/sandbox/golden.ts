@@ -2,7 +2,8 @@
 // each new sandbox copies before its daemon starts. Measured fastest way to preload images (see
 // RUNTIME-FACTS); keyed by the image IDs, so a rebuilt image gets a fresh golden state.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import DockerClient from 'dockerode';
@@ -47,10 +48,10 @@ const building = new Map<string, Promise<string>>();
  * Returns the host folder holding the golden /var/lib/docker for these images, building it first if
  * needed (once per key, even with concurrent callers in this process).
  */
-export async function ensureGolden(engine: Docker, opts: { stateDir: string; sandboxImage: string; images: string[]; log?: (line: string) => void }): Promise<string> {
+export async function ensureGolden(engine: Docker, opts: { goldenDir: string; sandboxImage: string; images: string[]; log?: (line: string) => void }): Promise<string> {
   const sandboxImageId = await imageId(engine, opts.sandboxImage);
   const images = await Promise.all([...new Set(opts.images)].map(async (tag) => ({ tag, id: await imageId(engine, tag) })));
-  const dir = join(opts.stateDir, 'golden', goldenKey(sandboxImageId, images));
+  const dir = join(opts.goldenDir, goldenKey(sandboxImageId, images));
   // The manifest is written last, so it marks a complete copy (a bare folder may be a placeholder
   // that adoption made so an old sandbox could restart).
   if (await exists(`${dir}.json`)) return dir;
@@ -68,9 +69,10 @@ async function buildGolden(engine: Docker, dir: string, holds: GoldenManifest, l
   const token = randomBytes(4).toString('hex');
   const work = `${dir}.building-${token}`;
   const state = join(work, 'docker');
-  const run = join(work, 'run');
+  // The socket folder lives in the system temp dir: a unix socket path must stay under 108 bytes,
+  // and the golden folder may sit deep in a data directory.
+  const run = await mkdtemp(join(tmpdir(), 'labrun-golden-'));
   await mkdir(state, { recursive: true });
-  await mkdir(run, { recursive: true });
   const mode = await probePrivilege(engine, sandboxImage);
   const name = `labrun-golden-${token}`;
   const container = engine.getContainer(name);
@@ -102,6 +104,7 @@ async function buildGolden(engine: Docker, dir: string, holds: GoldenManifest, l
     throw err instanceof SandboxError ? err : new SandboxError(`could not prepare the images ${tags.join(', ')} for sandboxes: ${errorMessage(err)}`, 'Check that the images load with `docker save TAG | docker load` and retry.');
   } finally {
     await ignoreMissing(() => container.remove({ force: true }));
+    await rm(run, { recursive: true, force: true });
   }
   // Per-daemon identity and network state must not be shared by every sandbox seeded from this copy.
   await rm(join(state, 'engine-id'), { force: true });
