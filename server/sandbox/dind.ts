@@ -122,6 +122,22 @@ class DindSandbox implements Sandbox {
   }
 
   async exec(req: ExecRequest): Promise<ExecResult> {
+    try {
+      return await this.execUnguarded(req);
+    } catch (err) {
+      if (err instanceof SandboxError) throw err;
+      // Most likely the sandbox stopped or was removed under us; say that rather than a raw engine error.
+      const healthy = await this.isHealthy();
+      throw new SandboxError(
+        healthy
+          ? `running ${req.argv[0] ?? ''} in sandbox ${this.containerName}${req.service ? ` (service ${req.service})` : ''} failed: ${errorMessage(err)}`
+          : `sandbox ${this.containerName} is not running or its Docker daemon does not answer (${errorMessage(err)})`,
+        healthy ? 'Retry; if it keeps failing, restart the lab session.' : 'Restart the lab session to get a fresh sandbox.',
+      );
+    }
+  }
+
+  private async execUnguarded(req: ExecRequest): Promise<ExecResult> {
     if (req.argv.length === 0) throw new SandboxError('exec needs a command (argv was empty)', 'Pass the program and its arguments as argv.');
     const timeoutMs = req.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
     const maxOutputBytes = req.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
@@ -246,7 +262,10 @@ class DindSandbox implements Sandbox {
   }
 
   destroy(): Promise<void> {
-    this.destroying ??= removeSandboxResources(this.ctx, this.id);
+    this.destroying ??= removeSandboxResources(this.ctx, this.id).catch((err: unknown) => {
+      this.destroying = undefined; // let a later call retry
+      throw err;
+    });
     return this.destroying;
   }
 

@@ -122,3 +122,11 @@ test('a lab image missing on the host fails with a SandboxError saying how to ge
   );
   assert.deepEqual(await leftovers(), []);
 });
+
+test('exec in a sandbox that has been removed fails with a SandboxError, not a raw engine error', async (t) => {
+  if (!requireDocker(t)) return;
+  const sb = await new DindDriver({ stateDir, engine: host }).create(spec);
+  await sb.destroy();
+  await assert.rejects(sb.exec({ argv: ['true'] }), (err) => assertClearError(err, new RegExp(`sandbox ${resourceName(sb.id)} is not running`)));
+  await assert.rejects(sb.exec({ service: 'web', argv: ['true'] }), (err) => assertClearError(err, /is not running/));
+});
