@@ -132,6 +132,17 @@ test('exec reports exit codes, keeps stderr apart, caps output and kills on time
   assert.equal(left.stdout, '');
 });
 
+test("the lesson's tools are on the sandbox's PATH", async (t) => {
+  if (!requireDocker(t)) return;
+  await getSandbox();
+  const tools = ['docker', 'docker-compose', 'ip', 'lsns', 'nsenter', 'nslookup', 'dig', 'curl', 'netstat', 'ps', 'iptables', 'less'];
+  const r = await ok({ argv: ['sh', '-c', `for t in ${tools.join(' ')}; do command -v "$t" >/dev/null || echo "missing $t"; done`] });
+  assert.equal(r.stdout, '');
+  await ok({ argv: ['sudo', '-n', 'true'] });
+  const version = await ok({ argv: ['docker', 'compose', 'version'] });
+  assert.match(version.stdout, /docker-compose version 1\./);
+});
+
 test('exec in a service that is not running fails with a clear error', async (t) => {
   if (!requireDocker(t)) return;
   await getSandbox();
