@@ -15,6 +15,9 @@ const PING_TIMEOUT_MS = 2_000;
 /** Log lines quoted in an error: enough to show dockerd's last complaint, short enough to read. */
 const ERROR_LOG_LINES = 15;
 
+/** Marks the throwaway container of the privilege probe, so an abandoned one can be reaped. */
+export const PROBE_LABEL = 'labrun.probe';
+
 const probes = new WeakMap<Docker, Promise<PrivilegeMode>>();
 
 /**
@@ -34,7 +37,7 @@ async function runProbe(engine: Docker, image: string): Promise<PrivilegeMode> {
   const container = await engine.createContainer({
     Image: image,
     Entrypoint: ['true'],
-    Labels: { 'labrun.probe': '1' },
+    Labels: { [PROBE_LABEL]: '1' },
     HostConfig: { Privileged: true, NetworkMode: 'none' },
   });
   try {

@@ -19,9 +19,9 @@ import {
   type SandboxSpec,
 } from './sandbox.ts';
 import { errorMessage, ignoreMissing } from './docker-errors.ts';
-import { probePrivilege, securityHostConfig, waitForDaemon } from './dind-container.ts';
+import { PROBE_LABEL, probePrivilege, securityHostConfig, waitForDaemon } from './dind-container.ts';
 import { engineExec } from './engine-exec.ts';
-import { ensureGolden } from './golden.ts';
+import { GOLDEN_BUILDER_LABEL, ensureGolden } from './golden.ts';
 import { SANDBOX_IMAGE } from '../images/ensure-images.ts';
 import {
   LABEL,
@@ -52,6 +52,8 @@ const HOUSEKEEPING_TIMEOUT_MS = 10_000;
 /** sun_path is 108 bytes on Linux; a longer socket path fails with a confusing EINVAL. */
 const MAX_SOCKET_PATH = 107;
 const PING_TIMEOUT_MS = 2_000;
+/** Helpers live seconds; one this old was abandoned, and a younger one may belong to a running labrun. */
+const HELPER_MAX_AGE_S = 60 * 60;
 /** Environment variable that marks a terminal's shell (and its children) so they can be found and ended. */
 const TERMINAL_ENV = 'LABRUN_TERMINAL';
 
@@ -436,6 +438,18 @@ export class DindDriver implements SandboxDriver {
     for (const v of volumes.Volumes ?? []) consider(v.Name, v.Labels);
     for (const n of networks) consider(n.Name, n.Labels);
     for (const id of doomed) await removeSandboxResources(this.ctx, id);
+    await this.reapDeadHelpers();
     return doomed.size;
+  }
+
+  /** Privilege-probe and golden-builder containers left by a labrun that died while using them. */
+  private async reapDeadHelpers(): Promise<void> {
+    const { engine } = this.ctx;
+    const cutoff = Date.now() / 1000 - HELPER_MAX_AGE_S;
+    for (const label of [PROBE_LABEL, GOLDEN_BUILDER_LABEL]) {
+      for (const c of await engine.listContainers({ all: true, filters: { label: [`${label}=1`] } })) {
+        if (c.Created < cutoff) await ignoreMissing(() => engine.getContainer(c.Id).remove({ force: true }));
+      }
+    }
   }
 }

@@ -42,6 +42,9 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** Marks the container that builds a golden state, so an abandoned one can be reaped. */
+export const GOLDEN_BUILDER_LABEL = 'labrun.golden-builder';
+
 const building = new Map<string, Promise<string>>();
 
 /**
@@ -80,7 +83,7 @@ async function buildGolden(engine: Docker, dir: string, holds: GoldenManifest, l
     await engine.createContainer({
       name,
       Image: sandboxImage,
-      Labels: { 'labrun.golden-builder': '1' },
+      Labels: { [GOLDEN_BUILDER_LABEL]: '1' },
       HostConfig: {
         ...securityHostConfig(mode),
         NetworkMode: 'none',
