@@ -13,6 +13,14 @@ for m in /sys/fs/cgroup/*; do
   if mountpoint -q "$m"; then mount -o remount,bind,rw "$m" 2>/dev/null || true; fi
 done
 
+# cgroup v2 (most current hosts): dockerd can only delegate controllers from a cgroup with no
+# processes of its own, so move ours into a child group first (as moby's hack/dind does).
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+  mkdir -p /sys/fs/cgroup/init
+  xargs -rn1 < /sys/fs/cgroup/cgroup.procs > /sys/fs/cgroup/init/cgroup.procs 2>/dev/null || true
+  sed -e 's/ / +/g' -e 's/^/+/' < /sys/fs/cgroup/cgroup.controllers > /sys/fs/cgroup/cgroup.subtree_control || true
+fi
+
 # A container restarted after its daemon was killed keeps the old pid files; no old daemon can be
 # alive in this fresh PID namespace, and dockerd refuses to start while they exist.
 rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
