@@ -40,11 +40,14 @@ export const NO_RETRY_CLOSE_CODES: readonly number[] = [
  * Flow control, counted in bytes of pty output on both ends (VS Code's design, in bytes instead of
  * UTF-16 chars so server and client count the same unit). The client acks every ACK_BATCH_BYTES it
  * has rendered; the server pauses the pty above HIGH_WATERMARK unacked bytes and resumes below
- * LOW_WATERMARK. 100 kB keeps xterm.js well below the ~500 kB queue where it turns sluggish.
+ * LOW_WATERMARK. VS Code's 100 kB / 5 kB let the client's queue run dry on every pause (stop-and-go:
+ * `seq 1 300000` took 1.1-1.8 s against 0.9-1.1 s in bench/terminal.ts); resuming at half the window keeps
+ * ~128 kB queued while the server restarts, and the most ever in flight (~320 kB with one batch)
+ * stays below the ~500 kB at which xterm.js turns sluggish, so Ctrl-C still lands promptly.
  */
 export const FlowControl = {
-  HIGH_WATERMARK_BYTES: 100_000,
-  LOW_WATERMARK_BYTES: 5_000,
+  HIGH_WATERMARK_BYTES: 256_000,
+  LOW_WATERMARK_BYTES: 128_000,
   ACK_BATCH_BYTES: 5_000,
 } as const;
 
