@@ -1,14 +1,15 @@
 // The checker against a real sandbox running the seed stack, broken on purpose: the happy path passes;
 // with nginx_b stopped, `resolves`/`running` fail and say it is not running; with nginx_b moved off
 // the default network, `resolves` fails saying they share no network; with nginx_b in nginx_a's
-// namespace, it says nginx_b has no IP of its own. One sandbox for the whole file.
+// namespace, it says nginx_b has no IP of its own. And a seed step that asks questions hides what its
+// checks saw until the answers are right. One sandbox for the whole file.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadLab, type Lab, type Step } from '../../server/labs/catalog.ts';
 import { CheckSchema } from '../../server/labs/schema.ts';
-import { runStepChecks, type CheckResult } from '../../server/checks/run-step.ts';
+import { liveAnswers, runStepChecks, type CheckResult } from '../../server/checks/run-step.ts';
 import { DindDriver } from '../../server/sandbox/dind.ts';
 import type { ExecRequest, Sandbox } from '../../server/sandbox/sandbox.ts';
 import { requireDocker } from '../support/require.ts';
@@ -84,6 +85,32 @@ test('happy path: the seed stack up, every check passes with evidence', async (t
   const wrong = await runStepChecks(await sb(), lab, stepWith([answer]), { ip: '10.9.9.9' });
   assert.equal(wrong.passed, false);
   assert.equal(reasons(wrong.checks[0]), ' | 10.9.9.9 is not the IP of nginx_b on linuxnetworks_default');
+});
+
+test('a seed step that asks questions: wrong answers show nothing the checks saw; answers as copied pass', async (t) => {
+  if (!requireDocker(t)) return;
+  await sh('docker compose up -d');
+  const step = lab.steps.find((s) => s.id === 'inside-the-namespace');
+  assert.ok(step);
+  const live = await liveAnswers(await sb(), lab, step);
+  assert.deepEqual(Object.keys(live).sort(), ['dns_port', 'gateway', 'peer_ifindex']);
+  assert.match(live.dns_port ?? '', /^\d+$/);
+  assert.match(live.gateway ?? '', /^10\.201\.\d+\.1$/);
+
+  const wrong = await runStepChecks(await sb(), lab, step, { peer_ifindex: '99999', gateway: '10.9.9.9', dns_port: '1' });
+  assert.equal(wrong.passed, false);
+  for (const c of wrong.checks) {
+    assert.equal(c.passed, false, c.name);
+    assert.equal(c.stdout, '', `${c.name}: the output holds the answers`);
+    const shown = JSON.stringify(c.expectations);
+    for (const v of [live.gateway ?? '', live.dns_port ?? '']) assert.ok(!shown.includes(v), `${c.name} reveals ${v}: ${shown}`);
+  }
+
+  // As a learner copies them: the gateway with a prefix length, the port with its address, eth0@ifNN.
+  const copied = { gateway: ` ${live.gateway}/24`, dns_port: `127.0.0.11:${live.dns_port}`, peer_ifindex: `eth0@if${live.peer_ifindex}` };
+  const right = await runStepChecks(await sb(), lab, step, copied);
+  assert.equal(right.passed, true, JSON.stringify(right, null, 1));
+  assert.match(right.checks[2]?.stdout ?? '', /127\.0\.0\.11:\d+ .*dockerd/);
 });
 
 test('nginx_b stopped: resolves and running fail and say it is not running', async (t) => {
