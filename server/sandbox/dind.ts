@@ -352,11 +352,12 @@ export class DindDriver implements SandboxDriver {
         },
       });
       await container.start();
-      progress('daemon', 'waiting for the sandbox\'s Docker daemon');
+      // With images, the entrypoint first copies the golden state: the longest part of a start.
+      progress('daemon', spec.images.length > 0 ? "copying the preloaded images and starting the sandbox's Docker daemon" : "starting the sandbox's Docker daemon");
       await waitForDaemon(engine, container.id, name, socketPath, this.readyTimeoutMs);
       for (const tag of spec.images) {
         await sandbox.innerEngine().getImage(tag).inspect().catch((err: unknown) => {
-          throw new SandboxError(`image ${tag} is missing inside sandbox ${name} after preloading (${errorMessage(err)})`, 'Delete the golden state under stateDir/golden and retry.');
+          throw new SandboxError(`image ${tag} is missing inside sandbox ${name} after preloading (${errorMessage(err)})`, `Delete the golden states in ${this.goldenDir} and retry.`);
         });
       }
       progress('files', `preparing ${sandbox.workspacePath}`);
