@@ -40,6 +40,30 @@ const MIGRATIONS: string[] = [
      at INTEGER NOT NULL
    );
    CREATE INDEX check_attempts_by_step ON check_attempts (learner_id, lab_id, step_id, at);`,
+  // Classrooms (server/classroom/class-store.ts): classes with a join code, the learners who joined
+  // each (their session cookie stored only as a hash), and which warm-pool sandbox each learner got.
+  `CREATE TABLE classes (
+     id TEXT PRIMARY KEY,
+     lab_id TEXT NOT NULL,
+     name TEXT NOT NULL,
+     join_code TEXT NOT NULL UNIQUE,
+     join_open INTEGER NOT NULL,
+     created_at INTEGER NOT NULL,
+     ended_at INTEGER
+   );
+   CREATE TABLE class_learners (
+     learner_id TEXT PRIMARY KEY REFERENCES learners(id),
+     class_id TEXT NOT NULL REFERENCES classes(id),
+     session_hash TEXT NOT NULL UNIQUE,
+     joined_at INTEGER NOT NULL
+   );
+   CREATE INDEX class_learners_by_class ON class_learners (class_id, joined_at);
+   CREATE TABLE pool_assignments (
+     sandbox_id TEXT PRIMARY KEY,
+     learner_id TEXT NOT NULL REFERENCES learners(id),
+     lab_id TEXT NOT NULL,
+     assigned_at INTEGER NOT NULL
+   );`,
 ];
 
 /** How long a writer waits for another connection's lock before failing, instead of failing at once. */
@@ -74,6 +98,11 @@ export class Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('foreign_keys = ON');
     this.migrate();
+  }
+
+  /** The open database, for feature stores that keep their own tables in it (classrooms). */
+  get database(): Database.Database {
+    return this.db;
   }
 
   get schemaVersion(): number {

@@ -1,0 +1,158 @@
+// The classroom's event stream (`/ws/events`), shared by server and client: the frames as zod
+// schemas, and the pure board logic the instructor page runs on them — folding events into one row
+// per learner, and deciding who is stuck or idle. The server sends a class's history as events
+// first, then live ones, so the same reducer builds the board from a cold start and keeps it current.
+import { z } from 'zod';
+
+export const ClassHeader = z.object({
+  id: z.string(),
+  labId: z.string(),
+  labTitle: z.string(),
+  name: z.string(),
+  joinCode: z.string(),
+  joinOpen: z.boolean(),
+  endedAt: z.number().nullable(),
+  steps: z.array(z.object({ id: z.string(), title: z.string() })),
+});
+export type ClassHeader = z.infer<typeof ClassHeader>;
+
+export const SandboxState = z.enum(['none', 'waiting', 'starting', 'ready', 'failed', 'ended']);
+export type SandboxState = z.infer<typeof SandboxState>;
+
+export const PoolStatus = z.object({
+  target: z.number(),
+  ready: z.number(),
+  preparing: z.number(),
+  assigned: z.number(),
+  failed: z.number(),
+  waiting: z.number(),
+  message: z.string().optional(),
+});
+export type PoolStatus = z.infer<typeof PoolStatus>;
+
+export const ClassEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('class'), class: ClassHeader }),
+  z.object({ type: z.literal('joined'), learnerId: z.string(), name: z.string(), at: z.number() }),
+  z.object({ type: z.literal('step-opened'), learnerId: z.string(), stepId: z.string(), at: z.number() }),
+  z.object({ type: z.literal('check'), learnerId: z.string(), stepId: z.string(), passed: z.boolean(), at: z.number() }),
+  z.object({ type: z.literal('step-done'), learnerId: z.string(), stepId: z.string(), at: z.number() }),
+  z.object({ type: z.literal('sandbox'), learnerId: z.string(), state: SandboxState, at: z.number() }),
+  z.object({ type: z.literal('broadcast'), message: z.string(), at: z.number() }),
+  z.object({ type: z.literal('pool'), pool: PoolStatus }),
+]);
+export type ClassEvent = z.infer<typeof ClassEvent>;
+/** Events about one learner (the ones the board folds into a row). */
+export type LearnerEvent = Extract<ClassEvent, { learnerId: string }>;
+
+export function parseClassEvent(text: string): ClassEvent | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const r = ClassEvent.safeParse(raw);
+  return r.success ? r.data : null;
+}
+
+export interface LearnerRow {
+  learnerId: string;
+  name: string;
+  joinedAt: number;
+  currentStep: string | null;
+  /** When the learner opened the current step. */
+  stepSince: number | null;
+  done: string[];
+  /** Failed check attempts per step. */
+  failedChecks: Record<string, number>;
+  /** First failed check on the current step since it was opened or last passed; null when not failing. */
+  failingSince: number | null;
+  lastActivity: number;
+  sandbox: SandboxState;
+}
+
+export interface BoardState {
+  header: ClassHeader | null;
+  learners: LearnerRow[];
+  broadcasts: { message: string; at: number }[];
+  pool: PoolStatus | null;
+}
+
+export const EMPTY_BOARD: BoardState = { header: null, learners: [], broadcasts: [], pool: null };
+
+function updateRow(state: BoardState, learnerId: string, fn: (row: LearnerRow) => LearnerRow): BoardState {
+  const i = state.learners.findIndex((r) => r.learnerId === learnerId);
+  const row = state.learners[i];
+  // Events about a learner the board has not seen join are ignored: the history always starts with 'joined'.
+  if (i < 0 || !row) return state;
+  const learners = state.learners.slice();
+  learners[i] = fn(row);
+  return { ...state, learners };
+}
+
+/** Folds one event into the board; never mutates `state`. */
+export function reduceBoard(state: BoardState, e: ClassEvent): BoardState {
+  switch (e.type) {
+    case 'class':
+      return { ...state, header: e.class };
+    case 'broadcast':
+      return { ...state, broadcasts: [...state.broadcasts, { message: e.message, at: e.at }] };
+    case 'pool':
+      return { ...state, pool: e.pool };
+    case 'joined':
+      if (state.learners.some((r) => r.learnerId === e.learnerId)) return state;
+      return {
+        ...state,
+        learners: [
+          ...state.learners,
+          { learnerId: e.learnerId, name: e.name, joinedAt: e.at, currentStep: null, stepSince: null, done: [], failedChecks: {}, failingSince: null, lastActivity: e.at, sandbox: 'none' },
+        ],
+      };
+    case 'step-opened':
+      return updateRow(state, e.learnerId, (r) =>
+        r.currentStep === e.stepId
+          ? { ...r, lastActivity: Math.max(r.lastActivity, e.at) }
+          : { ...r, currentStep: e.stepId, stepSince: e.at, failingSince: null, lastActivity: Math.max(r.lastActivity, e.at) },
+      );
+    case 'check':
+      return updateRow(state, e.learnerId, (r) => ({
+        ...r,
+        lastActivity: Math.max(r.lastActivity, e.at),
+        failedChecks: e.passed ? r.failedChecks : { ...r.failedChecks, [e.stepId]: (r.failedChecks[e.stepId] ?? 0) + 1 },
+        failingSince: e.passed ? null : e.stepId === r.currentStep || r.currentStep === null ? (r.failingSince ?? e.at) : r.failingSince,
+      }));
+    case 'step-done':
+      return updateRow(state, e.learnerId, (r) => (r.done.includes(e.stepId) ? r : { ...r, done: [...r.done, e.stepId], lastActivity: Math.max(r.lastActivity, e.at) }));
+    case 'sandbox':
+      return updateRow(state, e.learnerId, (r) => ({ ...r, sandbox: e.state }));
+  }
+}
+
+/** Stuck: checks on the current step have kept failing for longer than `thresholdMs`. */
+export function isStuck(row: LearnerRow, now: number, thresholdMs: number): boolean {
+  return row.failingSince !== null && row.currentStep !== null && !row.done.includes(row.currentStep) && now - row.failingSince > thresholdMs;
+}
+
+/** Idle: nothing from the learner (step change, check) for longer than `idleMs`, and not finished. */
+export function isIdle(row: LearnerRow, steps: readonly { id: string }[], now: number, idleMs: number): boolean {
+  const finished = steps.length > 0 && steps.every((s) => row.done.includes(s.id));
+  return !finished && now - row.lastActivity > idleMs;
+}
+
+/** What one board cell shows for a learner and a step. */
+export type CellState = 'done' | 'current' | 'failing' | 'todo';
+
+export function cellState(row: LearnerRow, stepId: string): CellState {
+  if (row.done.includes(stepId)) return 'done';
+  if (row.currentStep === stepId) return row.failingSince !== null ? 'failing' : 'current';
+  return 'todo';
+}
+
+/** "4 min", "35 s": a duration for a board cell. */
+export function shortDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
