@@ -1,13 +1,16 @@
 // The JSON API under /api: catalog, one lab with its steps and the learner's progress, the sandbox
-// session's status, the current step, and the Check button. Every body is parsed with zod; the
-// learner comes from the auth middleware (res.locals.learnerId), never from the request body.
+// session's status, the current step, the Check button and past check results. Every body is parsed
+// with zod; the learner comes from the auth middleware (principalOf), never from the request body.
+// A classroom learner sees only their class's lab; only the instructor may read another learner's results.
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { runStepChecks } from '../checks/run-step.ts';
 import type { Catalog, Lab, Step } from '../labs/catalog.ts';
 import type { LabSessions } from '../session/lab-sessions.ts';
 import type { Store } from '../store/store.ts';
+import type { LearnerEvent } from '../../shared/classroom-events.ts';
 import { HttpError } from './http-error.ts';
+import { principalOf } from './security.ts';
 
 /** Longest answer accepted to a step question: an IP or a name, never an essay. */
 const MAX_ANSWER_LENGTH = 500;
@@ -17,6 +20,8 @@ export interface ApiContext {
   store: Store;
   sessions: LabSessions;
   log: (line: string) => void;
+  /** Tells the classroom what a learner did (opened a step, ran a check). */
+  emit?: (e: LearnerEvent) => void;
 }
 
 const CheckBody = z.strictObject({
@@ -25,7 +30,7 @@ const CheckBody = z.strictObject({
 const ProgressBody = z.strictObject({ currentStep: z.string().min(1) });
 
 /** Parses a request body with a schema; a mismatch is a 400 naming the first bad field. */
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body ?? {});
   if (r.success) return r.data;
   const issue = r.error.issues[0];
@@ -34,13 +39,14 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
 }
 
 export function learnerOf(res: Response): string {
-  const id = z.string().safeParse(res.locals.learnerId);
-  if (!id.success) throw new HttpError('not signed in', 401);
-  return id.data;
+  return principalOf(res).learnerId;
 }
 
-function labOf(ctx: ApiContext, req: Request): Lab {
+/** The lab named in the path, if it exists and the caller may use it (a class member: their class's lab only). */
+export function labOf(ctx: { catalog: Catalog }, req: Request, res: Response): Lab {
   const id = String(req.params.labId);
+  const member = principalOf(res).member;
+  if (member && member.labId !== id) throw new HttpError(`your class works on lab '${member.labId}', not '${id}'`, 403);
   const lab = ctx.catalog.byId(id);
   if (!lab) throw new HttpError(`no lab '${id}'`, 404, 'Go back to the lab list and pick one that exists.');
   return lab;
@@ -55,8 +61,9 @@ export function apiRouter(ctx: ApiContext): Router {
 
   r.get('/labs', (_req, res) => {
     const progress = ctx.store.allProgress(learnerOf(res));
+    const member = principalOf(res).member;
     res.json({
-      labs: ctx.catalog.labs.map((lab) => {
+      labs: ctx.catalog.labs.filter((lab) => !member || member.labId === lab.id).map((lab) => {
         const p = progress.get(lab.id);
         const done = new Set(p?.completedSteps);
         return {
@@ -73,7 +80,7 @@ export function apiRouter(ctx: ApiContext): Router {
   });
 
   r.get('/labs/:labId', (req, res) => {
-    const lab = labOf(ctx, req);
+    const lab = labOf(ctx, req, res);
     const p = ctx.store.getProgress(learnerOf(res), lab.id);
     res.json({
       id: lab.id,
@@ -95,17 +102,19 @@ export function apiRouter(ctx: ApiContext): Router {
   });
 
   r.get('/labs/:labId/session', (req, res) => {
-    const lab = labOf(ctx, req);
+    const lab = labOf(ctx, req, res);
     res.json(ctx.sessions.status(learnerOf(res), lab.id));
   });
 
   r.put('/labs/:labId/progress', (req, res) => {
-    const lab = labOf(ctx, req);
+    const lab = labOf(ctx, req, res);
     const learner = learnerOf(res);
     const body = parseBody(ProgressBody, req.body);
     const step = stepOf(lab, body.currentStep);
     if (!step) throw new HttpError(`currentStep: lab '${lab.id}' has no step '${body.currentStep}'`, 400);
+    const before = ctx.store.getProgress(learner, lab.id).currentStep;
     ctx.store.setCurrentStep(learner, lab.id, step.id);
+    if (before !== step.id) ctx.emit?.({ type: 'step-opened', learnerId: learner, stepId: step.id, at: Date.now() });
     // Run the step's setup now if the learner has a sandbox (or one is starting); otherwise the
     // terminal's connection starts the sandbox and runs the current step's setup then.
     if (ctx.sessions.status(learner, lab.id).state !== 'none') {
@@ -118,7 +127,7 @@ export function apiRouter(ctx: ApiContext): Router {
   });
 
   r.post('/labs/:labId/steps/:stepId/check', async (req, res) => {
-    const lab = labOf(ctx, req);
+    const lab = labOf(ctx, req, res);
     const learner = learnerOf(res);
     const step = stepOf(lab, String(req.params.stepId));
     if (!step) throw new HttpError(`lab '${lab.id}' has no step '${String(req.params.stepId)}'`, 404);
@@ -130,8 +139,21 @@ export function apiRouter(ctx: ApiContext): Router {
     const sandbox = await ctx.sessions.openStep(learner, lab, step);
     const result = await runStepChecks(sandbox, lab, step, body.answers);
     ctx.store.recordAttempt(learner, lab.id, step.id, result.passed, result);
+    const at = Date.now();
+    ctx.emit?.({ type: 'check', learnerId: learner, stepId: step.id, passed: result.passed, at });
+    if (result.passed) ctx.emit?.({ type: 'step-done', learnerId: learner, stepId: step.id, at });
     const p = ctx.store.getProgress(learner, lab.id);
     res.json({ ...result, stepId: step.id, completedSteps: p.completedSteps });
+  });
+
+  // Past check results: your own, or (instructor only) any learner's via ?learner=.
+  r.get('/labs/:labId/attempts', (req, res) => {
+    const lab = labOf(ctx, req, res);
+    const me = principalOf(res);
+    const asked = req.query.learner;
+    const learner = typeof asked === 'string' && asked !== '' ? asked : me.learnerId;
+    if (learner !== me.learnerId && !me.owner) throw new HttpError('these are another learner\'s results', 403);
+    res.json({ learnerId: learner, attempts: ctx.store.attempts(learner, lab.id) });
   });
 
   return r;

@@ -1,5 +1,6 @@
-// The web app: builds every long-lived part (store, catalog, sandbox sessions, terminals), wires the
-// express routes and the WebSocket upgrade, listens, and owns shutdown. createServer() is what
+// The web app: builds every long-lived part (store, catalog, sandbox sessions, terminals, the
+// classroom's classes, events and warm pool), wires the express routes and the WebSocket upgrades
+// (terminals and the classroom event stream), listens, and owns shutdown. createServer() is what
 // `labrun serve` runs and what tests start on port 0.
 import { existsSync } from 'node:fs';
 import { STATUS_CODES, createServer as createHttpServer, type IncomingMessage } from 'node:http';
@@ -8,7 +9,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { WebSocketServer } from 'ws';
+import type { ClassEvent } from '../../shared/classroom-events.ts';
 import { closeReason } from '../../shared/protocol.ts';
+import { ClassEvents, classHistory, sandboxState } from '../classroom/class-events.ts';
+import { ClassStore } from '../classroom/class-store.ts';
+import { POOL_LEARNER, WarmPool } from '../classroom/warm-pool.ts';
 import type { ServerConfig } from '../config.ts';
 import { loadCatalog } from '../labs/catalog.ts';
 import { DindDriver } from '../sandbox/dind.ts';
@@ -17,10 +22,11 @@ import { LabSessions } from '../session/lab-sessions.ts';
 import { Store } from '../store/store.ts';
 import { TerminalManager } from '../terminal/terminal-manager.ts';
 import { apiRouter } from './api-routes.ts';
-import { Auth } from './auth.ts';
+import { Auth, type Principal } from './auth.ts';
+import { classroomRouter, joinRouter, type ClassroomContext } from './classroom-routes.ts';
 import { HttpError, errorHandler } from './http-error.ts';
 import { isAllowedOrigin, type OriginPolicy } from './origin.ts';
-import { csrfGuard, hostGuard, requireAuth, securityHeaders, tokenExchange } from './security.ts';
+import { csrfGuard, hostGuard, requireAuth, requireInstructor, securityHeaders, tokenExchange } from './security.ts';
 
 export const CLIENT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/client');
 /** Largest JSON body: answers and a step id; anything bigger is a mistake or an attack. */
@@ -29,6 +35,8 @@ const JSON_LIMIT = '64kb';
 const WS_MAX_PAYLOAD = 1024 * 1024;
 /** WebSocket close code for "the server could not provide what the socket is for" (RFC 6455). */
 const WS_INTERNAL_ERROR = 1011;
+/** The bundle and its source map: public, they hold no data, and the join page needs them before sign-in. */
+const PUBLIC_ASSETS = ['app.js', 'app.js.map', 'app.css.map'];
 
 export interface ServerOptions {
   log?: (line: string) => void;
@@ -65,19 +73,53 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   const store = new Store(config.dataDir);
   const learner = 'local';
   store.ensureLearner(learner);
+  const classes = new ClassStore(store.database);
+  const events = new ClassEvents(classes);
 
   const driver = opts.driver ?? new DindDriver({ stateDir: path.join(config.dataDir, 'sandboxes'), limits: config.limits });
-  const sessions = new LabSessions({ driver, log });
+  const activeClassesOf = (labId: string) => classes.classes().filter((c) => c.labId === labId && c.endedAt === null);
+  const pool = new WarmPool({
+    driver,
+    classes,
+    log,
+    onStatus: (labId, status) => {
+      for (const c of activeClassesOf(labId)) events.publish(c.id, { type: 'pool', pool: status });
+    },
+  });
+  const sessions = new LabSessions({ driver, log, seat: (learnerId, lab) => (learnerId === learner ? undefined : pool.take(learnerId, lab)) });
+  // The board hears of sandbox state changes, not of every progress tick while one starts.
+  const lastState = new Map<string, string>();
+  sessions.subscribe((e) => {
+    const key = `${e.learnerId}:${e.labId}`;
+    if (lastState.get(key) === e.status.state) return;
+    lastState.set(key, e.status.state);
+    events.learner({ type: 'sandbox', learnerId: e.learnerId, state: sandboxState(e.status.state), at: Date.now() });
+  });
   let adopted = 0;
   if (opts.adopt ?? true) {
     try {
-      adopted = await sessions.adoptExisting();
+      // A pool sandbox's label still says "pool" after it was handed out: the class store knows to whom.
+      adopted = await sessions.adoptExisting(
+        (sb) => (sb.learnerId === POOL_LEARNER ? (classes.assignmentOf(sb.id)?.learnerId ?? null) : sb.learnerId),
+        (sb) => {
+          const lab = catalog.byId(sb.labId);
+          if (lab && activeClassesOf(lab.id).length > 0) pool.adopt(sb, lab);
+          else void sb.destroy().catch((err: unknown) => log(`warning: could not remove unused pool sandbox ${sb.id}: ${String(err)}`));
+        },
+      );
     } catch (err) {
       log(`warning: could not look for sandboxes from an earlier run: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
   const terminals = new TerminalManager();
-  const auth = new Auth(config.token);
+  const auth = new Auth(config.token, (secret) => {
+    const member = classes.learnerBySecret(secret);
+    const cls = member && classes.byId(member.classId);
+    // An ended class's cookies prove nobody any more: its sandboxes are gone.
+    if (!member || !cls || cls.endedAt !== null) return undefined;
+    return { learnerId: member.learnerId, classId: cls.id, labId: cls.labId };
+  });
+  const classroom: ClassroomContext = { catalog, store, classes, sessions, events, pool, log };
   const policy: OriginPolicy = { boundHost: config.host, trustedOrigins: config.trustedOrigins };
 
   const app = express();
@@ -92,21 +134,32 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   app.get('/app.css', (_req, res, next) => {
     res.sendFile(path.join(CLIENT_DIR, 'app.css'), (err) => err && next());
   });
-  app.use(requireAuth(auth));
-  app.use(csrfGuard(policy));
-  app.use(express.json({ limit: JSON_LIMIT }));
-  app.use('/api', apiRouter({ catalog, store, sessions, log }));
-  app.use('/api', (req) => {
-    throw new HttpError(`no API route ${req.method} ${req.originalUrl}`, 404);
-  });
-  app.use(express.static(CLIENT_DIR, { index: false }));
+  for (const file of PUBLIC_ASSETS) {
+    app.get(`/${file}`, (_req, res, next) => {
+      res.sendFile(path.join(CLIENT_DIR, file), (err) => err && next());
+    });
+  }
   const sendIndex: express.RequestHandler = (_req, res) => {
     const index = path.join(CLIENT_DIR, 'index.html');
     if (!existsSync(index)) throw new HttpError('the web client is not built', 500, 'Run `npm run build`, then reload.', true);
     res.setHeader('Cache-Control', 'no-cache');
     res.sendFile(index);
   };
+  // The join page and its API come before sign-in: following the join link is how a learner signs in.
+  app.get('/join/:code', sendIndex);
+  app.use('/api/join', csrfGuard(policy), express.json({ limit: JSON_LIMIT }), joinRouter(classroom, auth));
+  app.use(requireAuth(auth));
+  app.use(csrfGuard(policy));
+  app.use(express.json({ limit: JSON_LIMIT }));
+  app.use('/api', classroomRouter(classroom));
+  app.use('/api', apiRouter({ catalog, store, sessions, log, emit: (e) => events.learner(e) }));
+  app.use('/api', (req) => {
+    throw new HttpError(`no API route ${req.method} ${req.originalUrl}`, 404);
+  });
+  app.use(express.static(CLIENT_DIR, { index: false }));
   app.get('/', sendIndex);
+  app.get('/instructor', requireInstructor(), sendIndex);
+  app.get('/instructor/classes/:classId', requireInstructor(), sendIndex);
   app.get('/labs/:labId', (req, res, next) => {
     if (!catalog.byId(req.params.labId)) throw new HttpError(`no lab '${req.params.labId}'`, 404);
     sendIndex(req, res, next);
@@ -123,16 +176,37 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://labrun.invalid');
-    if (url.pathname !== '/ws/terminal') return rejectUpgrade(socket, 404, `no WebSocket at ${url.pathname}`);
+    if (url.pathname !== '/ws/terminal' && url.pathname !== '/ws/events') return rejectUpgrade(socket, 404, `no WebSocket at ${url.pathname}`);
     const origin = req.headers.origin;
     if (!isAllowedOrigin(origin, req.headers.host, policy)) {
       log(`refused WebSocket from origin '${origin ?? '(none)'}' (host '${req.headers.host ?? ''}')`);
       return rejectUpgrade(socket, 403, 'origin not allowed');
     }
-    const learnerId = auth.learnerOf(req);
-    if (learnerId === null) return rejectUpgrade(socket, 401, 'not signed in: open the URL printed by labrun serve');
+    const principal = auth.principalOf(req);
+    if (principal === null) return rejectUpgrade(socket, 401, 'not signed in: open the URL printed by labrun serve');
+    if (url.pathname === '/ws/events') return eventsUpgrade(req, socket, head, url, principal);
     const lab = catalog.byId(url.searchParams.get('lab') ?? '');
     if (!lab) return rejectUpgrade(socket, 404, `no lab '${url.searchParams.get('lab') ?? ''}'`);
+    if (principal.member && principal.member.labId !== lab.id) return rejectUpgrade(socket, 403, 'your class works on another lab');
+
+    // ?learner= names whose terminal: another learner's only for the instructor, and only to watch.
+    const asked = url.searchParams.get('learner');
+    if (asked !== null && asked !== principal.learnerId) {
+      if (!principal.owner) return rejectUpgrade(socket, 403, 'this is another learner\'s terminal');
+      if (closing) return void socket.destroy();
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        terminals.attach(
+          ws,
+          `${asked}:${lab.id}`,
+          () => {
+            throw new Error('a watcher never starts a terminal');
+          },
+          { readOnly: true },
+        );
+      });
+      return;
+    }
+    const learnerId = principal.learnerId;
 
     // The upgrade completes only once the sandbox is up; meanwhile the page shows the session status.
     let sandbox: Sandbox | undefined;
@@ -153,6 +227,31 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
       // The sandbox is up: run the setup of the step the learner is on (once per sandbox).
       const step = lab.steps.find((s) => s.id === store.getProgress(learnerId, lab.id).currentStep) ?? lab.steps[0];
       if (step) sessions.openStep(learnerId, lab, step).catch((err: unknown) => log(`setup of ${lab.id}/${step.id} failed: ${err instanceof Error ? err.message : String(err)}`));
+    });
+  }
+
+  /**
+   * `/ws/events?class=<id>`: the instructor gets the class's history, then every event live; a learner
+   * of the class gets only what is meant for everyone (the class header and broadcasts).
+   */
+  function eventsUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, principal: Principal): void {
+    const cls = classes.byId(url.searchParams.get('class') ?? '');
+    if (!cls) return rejectUpgrade(socket, 404, `no class '${url.searchParams.get('class') ?? ''}'`);
+    const member = principal.member?.classId === cls.id;
+    if (!principal.owner && !member) return rejectUpgrade(socket, 403, 'not your class');
+    const instructor = principal.owner;
+    if (closing) return void socket.destroy();
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const send = (e: ClassEvent): void => {
+        if (!instructor && e.type !== 'class' && e.type !== 'broadcast') return;
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(e));
+      };
+      const unsubscribe = events.subscribe(cls.id, send);
+      ws.on('close', unsubscribe);
+      ws.on('error', () => ws.terminate());
+      // Nothing comes from the client on this socket: any message is a mistake; ignore it.
+      for (const e of classHistory(cls, { catalog, store, classes, sessions })) send(e);
+      if (instructor) send({ type: 'pool', pool: pool.status(cls.labId) });
     });
   }
 
@@ -184,6 +283,7 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
     (closed ??= (async () => {
       closing = true;
       for (const s of upgrading) s.destroy();
+      await pool.dispose();
       await terminals.dispose();
       for (const ws of wss.clients) ws.terminate();
       wss.close();
@@ -193,6 +293,7 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
       });
       const kept = await sessions.dispose();
       if (kept > 0) log(`kept ${kept} sandbox${kept === 1 ? '' : 'es'} running; the next labrun serve re-adopts ${kept === 1 ? 'it' : 'them'}`);
+      events.dispose();
       store.close();
     })());
 

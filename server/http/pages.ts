@@ -19,3 +19,10 @@ export const SIGNED_OUT_PAGE = page(
 <p>Open the URL that <code>labrun serve</code> printed when it started — it ends in <code>?token=…</code>.
 Your browser then remembers you, so the plain address works afterwards.</p>`,
 );
+
+export const STALE_LEARNER_PAGE = page(
+  'Class session ended',
+  `<h1>This class session has ended</h1>
+<p>Your instructor ended the class, or this browser's session is unknown. Ask your instructor for the
+join link to join again.</p>`,
+);

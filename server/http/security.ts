@@ -2,10 +2,10 @@
 // one-time token exchange, authentication and the cross-site write (CSRF) guard. The WebSocket
 // upgrade runs the same rules in app.ts, since upgrades never pass through express.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Auth } from './auth.ts';
+import type { Auth, Principal } from './auth.ts';
 import { HttpError, sendError } from './http-error.ts';
 import { isAllowedHost, isAllowedWrite, type OriginPolicy } from './origin.ts';
-import { SIGNED_OUT_PAGE } from './pages.ts';
+import { SIGNED_OUT_PAGE, STALE_LEARNER_PAGE } from './pages.ts';
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
@@ -66,17 +66,40 @@ export function tokenExchange(auth: Auth): RequestHandler {
   };
 }
 
+/** Who each authenticated request is; set by requireAuth (a WeakMap, so nothing outside can forge it). */
+const principals = new WeakMap<Response, Principal>();
+
+/** The principal requireAuth found for this request; throws 401 when it did not run or found nobody. */
+export function principalOf(res: Response): Principal {
+  const p = principals.get(res);
+  if (!p) throw new HttpError('not signed in', 401);
+  return p;
+}
+
 /** Lets only requests with a valid session cookie through and records who they are. */
 export function requireAuth(auth: Auth): RequestHandler {
   return (req, res, next) => {
-    const learnerId = auth.learnerOf(req);
-    if (learnerId !== null) {
-      res.locals.learnerId = learnerId;
+    const principal = auth.principalOf(req);
+    if (principal !== null) {
+      principals.set(res, principal);
+      res.locals.learnerId = principal.learnerId;
       return next();
     }
     res.status(401);
-    if (isApi(req)) res.json({ error: 'not signed in: open the URL printed by labrun serve' });
-    else res.type('html').send(SIGNED_OUT_PAGE);
+    const stale = auth.staleLearnerCookie(req);
+    const message = stale
+      ? 'your class session has ended or is unknown: ask your instructor for the join link'
+      : 'not signed in: open the URL printed by labrun serve';
+    if (isApi(req)) res.json({ error: message });
+    else res.type('html').send(stale ? STALE_LEARNER_PAGE : SIGNED_OUT_PAGE);
+  };
+}
+
+/** Lets only the server's owner (the instructor, holding the token's cookie) through: learners get 403. */
+export function requireInstructor(): RequestHandler {
+  return (_req, res, next) => {
+    if (!principalOf(res).owner) throw new HttpError('only the instructor may do this', 403);
+    next();
   };
 }
 

@@ -5,6 +5,10 @@ import { LabError, loadCatalog } from '../labs/catalog.ts';
 import { SANDBOX_IMAGE, ensureImages } from '../images/ensure-images.ts';
 import { createServer } from './app.ts';
 
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
 /** Upper bound on a graceful shutdown; past it the process exits anyway rather than hang. */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
@@ -68,6 +72,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
     server = await createServer(config);
     if (server.adopted > 0) console.log(`re-adopted ${server.adopted} sandbox(es) from the previous run`);
     console.log(`labrun is ready: ${server.url}/?token=${config.token}`);
+    if (!isLoopbackHost(config.host)) {
+      // Classroom mode: the token is the instructor's; learners never see it, they join by code.
+      console.log(`classroom: open ${server.url.replace(/\/\/(0\.0\.0\.0|\[::\])/, '//<this machine\'s address>')}/instructor?token=${config.token} as the instructor (keep this link private), create a class, and give learners its join link`);
+    }
     await done;
   } finally {
     process.off('SIGINT', onInt);

@@ -12,7 +12,7 @@ import { SandboxError, type Sandbox, type SandboxDriver, type SandboxProgress } 
  */
 const HEALTH_TTL_MS = 5000;
 
-export type SessionState = 'none' | 'starting' | 'ready' | 'failed';
+export type SessionState = 'none' | 'waiting' | 'starting' | 'ready' | 'failed';
 
 export interface SessionStatus {
   state: SessionState;
@@ -46,6 +46,9 @@ const REPLACED_NOTICE =
   'Your sandbox had stopped, so labrun started a fresh one. Your progress is kept, but containers and ' +
   'files you made in the old sandbox are gone: rerun earlier commands this step depends on.';
 
+const WAITING_NOTICE =
+  'Waiting for a seat: every prepared sandbox is taken. Yours starts as soon as one is free — no need to reload.';
+
 export class LabSessions {
   private readonly entries = new Map<string, Entry>();
   private readonly listeners = new Set<(e: SessionEvent) => void>();
@@ -57,6 +60,11 @@ export class LabSessions {
       log?: (line: string) => void;
       /** How long a health answer is trusted (default HEALTH_TTL_MS). */
       healthTtlMs?: number;
+      /**
+       * A source of ready-made sandboxes (the classroom's warm pool). Undefined = none for this lab, so
+       * one is made on demand; a promise = wait for it (the learner is "waiting for a seat").
+       */
+      seat?: (learnerId: string, lab: Lab) => Promise<Sandbox> | undefined;
     },
   ) {}
 
@@ -86,12 +94,24 @@ export class LabSessions {
     for (const fn of this.listeners) fn({ learnerId: e.learnerId, labId: e.labId, status });
   }
 
-  /** Re-adopts the sandboxes an earlier run of the server left behind; returns how many. */
-  async adoptExisting(): Promise<number> {
+  /**
+   * Re-adopts the sandboxes an earlier run of the server left behind; returns how many were given to
+   * learners. `ownerOf` says whose a sandbox is (default: its learner label); a sandbox it answers
+   * null for (a warm-pool sandbox nobody was handed) goes to `unowned` instead, or is kept untouched.
+   */
+  async adoptExisting(
+    ownerOf: (sb: Sandbox) => string | null = (sb) => sb.learnerId,
+    unowned: (sb: Sandbox) => void = () => {},
+  ): Promise<number> {
     const found = await this.opts.driver.adoptExisting();
     let adopted = 0;
     for (const sb of found) {
-      const e = this.entry(sb.learnerId, sb.labId);
+      const owner = ownerOf(sb);
+      if (owner === null) {
+        unowned(sb);
+        continue;
+      }
+      const e = this.entry(owner, sb.labId);
       if (e.sandbox) {
         // Two sandboxes for one (learner, lab) can only be a crash mid-replacement: keep the first.
         await sb.destroy().catch((err: unknown) => this.log(`warning: could not remove duplicate sandbox ${sb.id}: ${String(err)}`));
@@ -103,6 +123,26 @@ export class LabSessions {
       adopted++;
     }
     return adopted;
+  }
+
+  /** Whether the learner has a sandbox for the lab, or one is being made. */
+  has(learnerId: string, labId: string): boolean {
+    const e = this.entries.get(`${learnerId}:${labId}`);
+    return e !== undefined && (e.sandbox !== undefined || e.pending !== undefined);
+  }
+
+  /** Removes the learner's sandbox for the lab (a class ended); waits for a creation in flight first. */
+  async destroy(learnerId: string, labId: string): Promise<void> {
+    const key = `${learnerId}:${labId}`;
+    const e = this.entries.get(key);
+    if (!e) return;
+    await e.pending?.catch(() => undefined);
+    const sb = e.sandbox;
+    e.sandbox = undefined;
+    e.setupDone.clear();
+    this.entries.delete(key);
+    if (sb) await sb.destroy();
+    for (const fn of this.listeners) fn({ learnerId, labId, status: { state: 'none', progress: null } });
   }
 
   status(learnerId: string, labId: string): SessionStatus {
@@ -140,6 +180,19 @@ export class LabSessions {
       e.setupDone.clear();
       await dead.destroy().catch((err: unknown) => this.log(`warning: could not remove dead sandbox ${dead.id}: ${String(err)}`));
       notice = REPLACED_NOTICE;
+    }
+    const seat = this.opts.seat?.(e.learnerId, lab);
+    if (seat) {
+      this.setStatus(e, { state: 'waiting', progress: null, notice: notice ?? WAITING_NOTICE });
+      const sb = await seat.catch((err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err);
+        this.setStatus(e, { state: 'failed', progress: null, error: message, hint: 'Reload the page to ask for a seat again.' });
+        throw err;
+      });
+      e.sandbox = sb;
+      e.healthyAt = Date.now();
+      this.setStatus(e, { state: 'ready', progress: null, ...(notice && { notice }) });
+      return sb;
     }
     this.setStatus(e, { state: 'starting', progress: null, ...(notice && { notice }) });
     try {

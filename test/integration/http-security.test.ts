@@ -33,7 +33,8 @@ test('unauthenticated requests get 401; /healthz is open', async (t) => {
     [`/api/labs/${fx.labId}`, 401, /not signed in/],
     ['/', 401, /labrun serve/],
     [`/labs/${fx.labId}`, 401, /labrun serve/],
-    ['/app.js', 401, /labrun serve/],
+    // The bundle is public (the join page needs it before a learner has a cookie); it holds no data.
+    ['/app.js', 200, /./],
     ['/?token=wrong-token-0123456789', 401, /labrun serve/],
     ['/api/labs?token=wrong', 401, /wrong token/],
   ];

@@ -1,0 +1,196 @@
+// Classroom routes. Public: the join API a learner's browser calls from the join link (look a code up,
+// join with a display name → own session cookie). Instructor only (the token's cookie): create a
+// class, list classes, open/close its join code, end it (destroying its sandboxes), broadcast a
+// message, size its warm pool. Anyone signed in: /api/me, who the browser is.
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import type { Catalog, Lab } from '../labs/catalog.ts';
+import type { LabSessions } from '../session/lab-sessions.ts';
+import type { Store } from '../store/store.ts';
+import { classHeader, type ClassEvents } from '../classroom/class-events.ts';
+import type { ClassInfo, ClassStore } from '../classroom/class-store.ts';
+import { MAX_DISPLAY_NAME, cleanDisplayName, normalizeJoinCode } from '../classroom/join-code.ts';
+import type { WarmPool } from '../classroom/warm-pool.ts';
+import { Auth } from './auth.ts';
+import { HttpError } from './http-error.ts';
+import { parseBody } from './api-routes.ts';
+import { principalOf, requireInstructor } from './security.ts';
+
+/** Longest broadcast: a sentence or two on every learner's screen. */
+const MAX_BROADCAST = 500;
+const MAX_CLASS_NAME = 80;
+
+export interface ClassroomContext {
+  catalog: Catalog;
+  store: Store;
+  classes: ClassStore;
+  sessions: LabSessions;
+  events: ClassEvents;
+  pool: WarmPool;
+  log: (line: string) => void;
+}
+
+const JoinBody = z.strictObject({ name: z.string().max(MAX_DISPLAY_NAME * 4) });
+const CreateBody = z.strictObject({ labId: z.string().min(1), name: z.string().max(MAX_CLASS_NAME).optional() });
+const JoinOpenBody = z.strictObject({ open: z.boolean() });
+const BroadcastBody = z.strictObject({ message: z.string().trim().min(1).max(MAX_BROADCAST) });
+const PoolBody = z.strictObject({ size: z.number().int().min(0).max(500), force: z.boolean().optional() });
+
+function joinUrl(req: Request, code: string): string {
+  return `${req.protocol}://${req.headers.host ?? 'localhost'}/join/${code}`;
+}
+
+function classJson(req: Request, ctx: ClassroomContext, c: ClassInfo): Record<string, unknown> {
+  const lab = ctx.catalog.byId(c.labId);
+  return { ...c, labTitle: lab?.title ?? c.labId, joinUrl: joinUrl(req, c.joinCode), learnerCount: ctx.classes.learners(c.id).length };
+}
+
+function classByCode(ctx: ClassroomContext, raw: string): ClassInfo {
+  const code = normalizeJoinCode(raw);
+  const cls = code === null ? undefined : ctx.classes.byCode(code);
+  if (!cls) throw new HttpError(`no class has the join code '${raw}'`, 404, 'Check the code with your instructor.');
+  return cls;
+}
+
+function classById(ctx: ClassroomContext, req: Request): ClassInfo {
+  const cls = ctx.classes.byId(String(req.params.classId));
+  if (!cls) throw new HttpError(`no class '${String(req.params.classId)}'`, 404);
+  return cls;
+}
+
+/** Starts getting a learner their sandbox (a warm one from the pool, else one made on demand) in the background. */
+function seatLearner(ctx: ClassroomContext, learnerId: string, lab: Lab): void {
+  if (ctx.sessions.has(learnerId, lab.id)) return;
+  ctx.sessions.ensure(learnerId, lab).catch((err: unknown) => ctx.log(`sandbox for ${learnerId} failed: ${err instanceof Error ? err.message : String(err)}`));
+}
+
+/** Routes that work without signing in: the join page's API. Mount before requireAuth, after the CSRF guard. */
+export function joinRouter(ctx: ClassroomContext, auth: Auth): Router {
+  const r = Router();
+
+  r.get('/:code', (req, res) => {
+    const cls = classByCode(ctx, String(req.params.code));
+    const member = auth.principalOf(req)?.member;
+    res.json({
+      className: cls.name,
+      labTitle: ctx.catalog.byId(cls.labId)?.title ?? cls.labId,
+      labId: cls.labId,
+      joinOpen: cls.joinOpen,
+      ended: cls.endedAt !== null,
+      you: member && member.classId === cls.id ? { learnerId: member.learnerId, name: ctx.classes.learner(member.learnerId)?.displayName ?? '' } : null,
+    });
+  });
+
+  r.post('/:code', (req, res) => {
+    const cls = classByCode(ctx, String(req.params.code));
+    if (cls.endedAt !== null) throw new HttpError('this class has ended', 410);
+    const lab = ctx.catalog.byId(cls.labId);
+    if (!lab) throw new HttpError(`the class's lab '${cls.labId}' is not on this server`, 404);
+    const member = auth.principalOf(req)?.member;
+    // The same browser joining again is the same learner: same sandbox, same progress.
+    if (member && member.classId === cls.id) {
+      seatLearner(ctx, member.learnerId, lab);
+      res.json({ learnerId: member.learnerId, labId: cls.labId, resumed: true });
+      return;
+    }
+    if (!cls.joinOpen) throw new HttpError('this class is not taking new learners', 403, 'Ask your instructor to open the join code.');
+    const body = parseBody(JoinBody, req.body);
+    const name = cleanDisplayName(body.name);
+    if (name === null) throw new HttpError('name: enter the name the instructor should see', 400);
+    // A new browser is always a new learner, even with a name already taken: names are labels, not keys.
+    const { learner, secret } = ctx.classes.addLearner(cls.id, name);
+    res.setHeader('Set-Cookie', Auth.learnerCookieHeader(secret, req.secure));
+    ctx.events.learner({ type: 'joined', learnerId: learner.learnerId, name, at: learner.joinedAt });
+    seatLearner(ctx, learner.learnerId, lab);
+    res.status(201).json({ learnerId: learner.learnerId, labId: cls.labId, resumed: false });
+  });
+
+  return r;
+}
+
+/** Routes for signed-in callers; the class management ones for the instructor only. */
+export function classroomRouter(ctx: ClassroomContext): Router {
+  const r = Router();
+
+  r.get('/me', (_req, res) => {
+    const p = principalOf(res);
+    const cls = p.member ? ctx.classes.byId(p.member.classId) : undefined;
+    res.json({
+      learnerId: p.learnerId,
+      instructor: p.owner,
+      name: p.member ? (ctx.classes.learner(p.learnerId)?.displayName ?? null) : null,
+      class: cls ? { id: cls.id, name: cls.name, labId: cls.labId } : null,
+    });
+  });
+
+  const instructor = Router();
+  instructor.use(requireInstructor());
+
+  instructor.get('/', (req, res) => {
+    res.json({ classes: ctx.classes.classes().map((c) => classJson(req, ctx, c)) });
+  });
+
+  instructor.post('/', (req, res) => {
+    const body = parseBody(CreateBody, req.body);
+    const lab = ctx.catalog.byId(body.labId);
+    if (!lab) throw new HttpError(`labId: no lab '${body.labId}'`, 400);
+    const name = body.name?.trim() || `${lab.title} — ${new Date().toISOString().slice(0, 10)}`;
+    const cls = ctx.classes.createClass(lab.id, name);
+    ctx.log(`class ${cls.id} created for lab ${lab.id}: join code ${cls.joinCode}`);
+    res.status(201).json(classJson(req, ctx, cls));
+  });
+
+  instructor.get('/:classId', (req, res) => {
+    res.json(classJson(req, ctx, classById(ctx, req)));
+  });
+
+  instructor.post('/:classId/join', (req, res) => {
+    const cls = classById(ctx, req);
+    const body = parseBody(JoinOpenBody, req.body);
+    if (cls.endedAt !== null && body.open) throw new HttpError('the class has ended; create a new one', 409);
+    ctx.classes.setJoinOpen(cls.id, body.open);
+    const updated = ctx.classes.byId(cls.id) ?? cls;
+    publishHeader(ctx, updated);
+    res.json(classJson(req, ctx, updated));
+  });
+
+  instructor.post('/:classId/end', async (req, res) => {
+    const cls = classById(ctx, req);
+    ctx.classes.end(cls.id);
+    const learners = ctx.classes.learners(cls.id);
+    const results = await Promise.allSettled(learners.map((l) => ctx.sessions.destroy(l.learnerId, cls.labId)));
+    const failed = results.filter((x) => x.status === 'rejected').length;
+    if (!ctx.classes.classes().some((c) => c.labId === cls.labId && c.endedAt === null)) await ctx.pool.drain(cls.labId);
+    for (const l of learners) ctx.events.publish(cls.id, { type: 'sandbox', learnerId: l.learnerId, state: 'ended', at: Date.now() });
+    if (failed > 0) ctx.log(`warning: ${failed} sandbox(es) of class ${cls.id} could not be removed; labrun sandbox reaping will`);
+    const updated = ctx.classes.byId(cls.id) ?? cls;
+    publishHeader(ctx, updated);
+    res.json({ ...classJson(req, ctx, updated), destroyed: learners.length - failed });
+  });
+
+  instructor.post('/:classId/broadcast', (req, res) => {
+    const cls = classById(ctx, req);
+    const body = parseBody(BroadcastBody, req.body);
+    ctx.events.publish(cls.id, { type: 'broadcast', message: body.message, at: Date.now() });
+    res.json({ sent: true });
+  });
+
+  instructor.post('/:classId/pool', (req, res) => {
+    const cls = classById(ctx, req);
+    const lab = ctx.catalog.byId(cls.labId);
+    if (!lab) throw new HttpError(`the class's lab '${cls.labId}' is not on this server`, 404);
+    if (cls.endedAt !== null) throw new HttpError('the class has ended', 409);
+    const body = parseBody(PoolBody, req.body);
+    const plan = ctx.pool.resize(lab, body.size, body.force ?? false);
+    if (!plan.ok) throw new HttpError(plan.message, 409, 'Lower the head count, free memory on the server, or prepare anyway (force).');
+    ctx.log(`pool for ${lab.id}: head count ${body.size}; ${plan.message}`);
+    res.json(plan);
+  });
+
+  r.use('/classes', instructor);
+  return r;
+}
+
+function publishHeader(ctx: ClassroomContext, cls: ClassInfo): void {
+  ctx.events.publish(cls.id, { type: 'class', class: classHeader(cls, ctx.catalog) });
+}
