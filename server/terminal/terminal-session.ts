@@ -77,10 +77,6 @@ export class TerminalSession {
     return this.#pty.pid;
   }
 
-  get ended(): boolean {
-    return this.#ended;
-  }
-
   /** Attaches a socket: replays the scrollback, then streams live output. A new writer replaces the old one. */
   attach(ws: WebSocket, readOnly: boolean): void {
     if (this.#ended) {
