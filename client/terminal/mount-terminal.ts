@@ -49,6 +49,9 @@ export function mountTerminal(el: HTMLElement, opts: MountTerminalOptions): Term
     scrollback: SCROLLBACK_LINES,
     fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
     fontSize: 14,
+    // At 1.0 the underscore of DejaVu Sans Mono falls below the cell and is clipped (LABRUN_MARK
+    // rendered as "LABRUN MARK"); a little more height keeps it visible.
+    lineHeight: 1.15,
   });
   const fitAddon = new FitAddon();
   term.loadAddon(fitAddon);
