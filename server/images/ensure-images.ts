@@ -1,6 +1,8 @@
 // Makes sure images exist on the host engine: keep what is present and current, else pull when the
 // recipe allows it and a registry answers, else build from the recipe in `images/` (the Debian base
-// with debootstrap + `docker import` first when missing). Decisions come from ./recipe.ts; this
+// with debootstrap + `docker import` first when missing). Labs name images as their compose files do
+// (`nginx:latest`); the recipe providing that name builds it under its own tag (`labrun/nginx:latest`),
+// so a user's own image of the same name is never built over, retagged or deleted. Decisions come from ./recipe.ts; this
 // module does the I/O (dockerode against the host engine, debootstrap and tar as child processes).
 import { spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
@@ -18,8 +20,10 @@ import {
   RECIPE_NAME_LABEL,
   debianMirror,
   decide,
-  normalizeTag,
   splitTag,
+  imageNameTable,
+  mapImageName,
+  type ImageMapping,
   type ImageState,
   type Recipe,
 } from './recipe.ts';
@@ -56,14 +60,21 @@ export interface EnsureImagesOptions {
 // wait on the same work instead of building the same tag twice.
 const inFlight = new Map<string, Promise<void>>();
 
-/** Ensures every tag exists on the host engine (in order, each once); throws ImageError saying what failed and what to do. */
-export async function ensureImages(tags: string[], opts: EnsureImagesOptions = {}): Promise<void> {
+/**
+ * Ensures the host image behind each name exists on the host engine (in order, each once) and returns
+ * the name → host image mapping; throws ImageError saying what failed and what to do.
+ */
+export async function ensureImages(names: string[], opts: EnsureImagesOptions = {}): Promise<ImageMapping[]> {
   const engine = opts.engine ?? new Docker();
   const recipesDir = path.resolve(opts.recipesDir ?? DEFAULT_RECIPES_DIR);
   await pingEngine(engine);
   const recipes = await loadRecipes(recipesDir);
-  const run = new Run(engine, recipes, opts.onProgress ?? (() => {}));
-  for (const tag of [...new Set(tags.map(normalizeTag))]) {
+  const table = imageNameTable(recipes.values());
+  const mappings = [...new Map(names.map((n) => mapImageName(table, n)).map((m) => [m.name, m])).values()];
+  const progress = opts.onProgress ?? (() => {});
+  for (const m of mappings) if (m.hostImage !== m.name) progress(`${m.name}: provided by ${m.hostImage}`);
+  const run = new Run(engine, recipes, progress);
+  for (const tag of [...new Set(mappings.map((m) => m.hostImage))]) {
     const key = `${recipesDir}\0${tag}`;
     let job = inFlight.get(key);
     if (!job) {
@@ -72,6 +83,7 @@ export async function ensureImages(tags: string[], opts: EnsureImagesOptions = {
     }
     await job;
   }
+  return mappings;
 }
 
 async function pingEngine(engine: Docker): Promise<void> {
@@ -134,13 +146,19 @@ class Run {
         this.say(tag, `no registry copy (${failure}); building`);
         break;
       }
+      case 'refuse':
+        throw new ImageError(
+          `${tag} is on this engine but was not built by labrun, which never replaces an image it did not build`,
+          `if it is not yours to keep, remove it (docker rmi ${tag}) and run labrun again; otherwise give the recipe in ${displayPath(recipe?.dir ?? 'images/')} another tag`,
+        );
       case 'build':
         break;
     }
     if (!recipe) throw new Error(`internal: decision ${d.action} for ${tag} without a recipe`);
     if (recipe.debootstrap) await this.buildRootfs(recipe);
     else await this.buildDockerfile(recipe);
-    if (state.id !== undefined) await this.removeReplaced(tag, state.id);
+    // Only an image our recipe built is ever removed (decide() refuses to build over anyone else's).
+    if (state.id !== undefined && state.labelHash !== undefined) await this.removeReplaced(tag, state.id);
   }
 
   /**

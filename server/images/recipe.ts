@@ -18,7 +18,10 @@ const IMAGE_TAG = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:[._
 export const ImageTagSchema = z.string().regex(IMAGE_TAG, 'expected an image tag such as nginx:latest');
 
 export const RecipeFileSchema = z.strictObject({
+  /** The image's name on the host engine; ours, so in the `labrun/` namespace, never a user's own tag. */
   tag: ImageTagSchema,
+  /** Names the image carries inside sandboxes (what labs declare and compose files use), e.g. nginx:latest. */
+  provides: z.array(ImageTagSchema).default([]),
   /** Whether a registry copy may stand in for building (false for images only we make). */
   pull: z.boolean().default(false),
   /** `debian`: the Dockerfile starts `ARG BASE=debian:bookworm-slim` / `FROM ${BASE}`. */
@@ -77,7 +80,7 @@ export function parseRecipe(text: string, file: string): RecipeFile {
     }
   }
   if (issues.length > 0 || !parsed) {
-    throw new ImageError(issues.map(formatIssue).join('\n'), 'fix the recipe file; fields are tag, pull, base, debootstrap');
+    throw new ImageError(issues.map(formatIssue).join('\n'), 'fix the recipe file; fields are tag, provides, pull, base, debootstrap');
   }
   return parsed;
 }
@@ -102,7 +105,7 @@ export function hashRecipeFiles(files: readonly RecipeFileEntry[]): string {
   return `sha256:${h.digest('hex')}`;
 }
 
-export type Action = 'keep' | 'pull' | 'pull-then-build' | 'build';
+export type Action = 'keep' | 'pull' | 'pull-then-build' | 'build' | 'refuse';
 
 export interface Decision {
   action: Action;
@@ -118,7 +121,8 @@ export interface ImageState {
 
 /**
  * What to do for one tag. A present image is kept unless we built it from a recipe that has since
- * changed, or it is local-only and carries no recipe hash (someone else's copy under our tag).
+ * changed. A local-only tag that is present without our recipe hash is someone else's image: we
+ * refuse rather than build over it (labrun never replaces or deletes an image it did not build).
  */
 export function decide(state: ImageState, recipe: Pick<Recipe, 'pull' | 'hash'> | undefined): Decision {
   if (!recipe) {
@@ -130,7 +134,7 @@ export function decide(state: ImageState, recipe: Pick<Recipe, 'pull' | 'hash'> 
     if (state.labelHash === recipe.hash) return { action: 'keep', reason: 'present, recipe unchanged' };
     if (state.labelHash !== undefined) return { action: 'build', reason: 'present but its recipe changed' };
     if (recipe.pull) return { action: 'keep', reason: 'present (registry copy)' };
-    return { action: 'build', reason: 'present but not built from this recipe' };
+    return { action: 'refuse', reason: 'present but not built by labrun' };
   }
   return recipe.pull
     ? { action: 'pull-then-build', reason: 'missing' }
@@ -236,6 +240,42 @@ function deb822Entries(text: string): SourceEntry[] {
     for (const uri of (fields.get('uris') ?? '').split(/\s+/).filter(Boolean)) out.push({ uri, suites });
   }
   return out;
+}
+
+/** A name labs use for an image inside sandboxes, and the host image that is loaded under it. */
+export interface ImageMapping {
+  /** As labs and compose files write it, normalized: `nginx:latest`. */
+  name: string;
+  /** The image on the host engine: a recipe's tag (`labrun/nginx:latest`), or `name` itself. */
+  hostImage: string;
+}
+
+/**
+ * Which host image each name stands for: every recipe's tag stands for itself, and each name in its
+ * `provides` for that tag. Throws ImageError when two recipes claim the same name.
+ */
+export function imageNameTable(recipes: Iterable<Pick<Recipe, 'tag' | 'provides' | 'dir'>>): Map<string, string> {
+  const table = new Map<string, string>();
+  const claimedBy = new Map<string, string>();
+  const claim = (name: string, hostImage: string, dir: string) => {
+    const key = normalizeTag(name);
+    const other = claimedBy.get(key);
+    if (other !== undefined && other !== dir) {
+      throw new ImageError(`two recipes provide ${key}: ${other} and ${dir}`, 'give each image name to one recipe only (tag and provides in recipe.yaml)');
+    }
+    claimedBy.set(key, dir);
+    table.set(key, normalizeTag(hostImage));
+  };
+  const list = [...recipes];
+  for (const r of list) claim(r.tag, r.tag, r.dir);
+  for (const r of list) for (const name of r.provides) claim(name, r.tag, r.dir);
+  return table;
+}
+
+/** Maps a lab's image name to the host image; a name no recipe provides is its own host image. */
+export function mapImageName(table: ReadonlyMap<string, string>, name: string): ImageMapping {
+  const key = normalizeTag(name);
+  return { name: key, hostImage: table.get(key) ?? key };
 }
 
 /** Splits `repo[:tag]` at the tag's colon (not a registry port's); the tag defaults to `latest`. */

@@ -1,14 +1,28 @@
 // Finds the image recipes on disk: every folder under the recipes folder (`images/`) that holds a
-// `recipe.yaml`, parsed and hashed over all its files (so editing any file marks the image stale).
+// `recipe.yaml`, parsed and hashed over all its files (so editing any file marks the image stale),
+// and maps the image names labs use to the host images those recipes build.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ImageError, hashRecipeFiles, normalizeTag, parseRecipe, type Recipe, type RecipeFileEntry } from './recipe.ts';
+import {
+  ImageError,
+  hashRecipeFiles,
+  imageNameTable,
+  mapImageName,
+  normalizeTag,
+  parseRecipe,
+  type ImageMapping,
+  type Recipe,
+  type RecipeFileEntry,
+} from './recipe.ts';
 
 /** The repository's `images/` folder. */
 export const DEFAULT_RECIPES_DIR = fileURLToPath(new URL('../../images/', import.meta.url));
 
-/** Loads every recipe under `recipesDir`, keyed by normalized tag; throws ImageError on a broken or duplicate one. */
+/**
+ * Loads every recipe under `recipesDir`, keyed by normalized tag; throws ImageError on a broken one,
+ * or when two recipes build the same tag or provide the same name.
+ */
 export async function loadRecipes(recipesDir: string): Promise<Map<string, Recipe>> {
   let entries;
   try {
@@ -38,7 +52,25 @@ export async function loadRecipes(recipesDir: string): Promise<Map<string, Recip
     }
     byTag.set(tag, recipe);
   }
+  imageNameTable(byTag.values());
   return byTag;
+}
+
+/**
+ * The host image behind each of a lab's image names (`nginx:latest` → `labrun/nginx:latest`), from
+ * the recipes under `recipesDir` (the repository's `images/` by default), deduplicated in order.
+ */
+export async function resolveImageNames(names: readonly string[], recipesDir = DEFAULT_RECIPES_DIR): Promise<ImageMapping[]> {
+  const table = imageNameTable((await loadRecipes(path.resolve(recipesDir))).values());
+  const seen = new Set<string>();
+  const out: ImageMapping[] = [];
+  for (const name of names) {
+    const m = mapImageName(table, name);
+    if (seen.has(m.name)) continue;
+    seen.add(m.name);
+    out.push(m);
+  }
+  return out;
 }
 
 async function readTree(root: string): Promise<RecipeFileEntry[]> {

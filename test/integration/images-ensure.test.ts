@@ -1,14 +1,18 @@
-// ensureImages against the real engine: a present image is left alone, a throwaway recipe is built on
-// the offline base and labeled with its hash, rebuilt when a file changes, and a failing Dockerfile
-// gives an error naming the recipe and the step. Every image built here is removed afterwards.
+// ensureImages against the real engine: a present image is left alone, a lab's image name is built
+// under its recipe's own tag while a foreign image of that name stays untouched, a foreign image
+// under a recipe's tag is refused, a throwaway recipe is built on the offline base and labeled with its
+// hash, rebuilt when a file changes, and a failing Dockerfile gives an error naming the recipe and the
+// step. Every image made here is removed afterwards.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { ImageError, ensureImages } from '../../server/images/ensure-images.ts';
 import { RECIPE_HASH_LABEL, RECIPE_NAME_LABEL } from '../../server/images/recipe.ts';
+import { resolveImageNames } from '../../server/images/recipes.ts';
 import { requireDocker } from '../support/require.ts';
 
 const docker = new Docker();
@@ -64,18 +68,87 @@ async function runIn(tag: string, cmd: string[]): Promise<string> {
   }
 }
 
-test('ensureImages leaves a present nginx:latest alone', async (t) => {
+/** Makes an image no recipe built (no labels), as a user's own image would be: `docker import` of one file. */
+async function foreignImage(tag: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'labrun-foreign-'));
+  tmpDirs.push(dir);
+  await writeFile(path.join(dir, 'mine.txt'), `a user's own ${tag}\n`);
+  const tar = spawnSync('tar', ['-C', dir, '-cf', '-', '.']);
+  const r = spawnSync('docker', ['import', '-', tag], { input: tar.stdout, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  createdImages.add(tag);
+  const info = await imageInfo(tag);
+  assert.ok(info);
+  assert.equal(info.labels[RECIPE_HASH_LABEL], undefined);
+  return info.id;
+}
+
+test('the repository recipes map nginx:latest to labrun/nginx:latest and other names to themselves', async () => {
+  assert.deepEqual(await resolveImageNames(['nginx:latest', 'nginx', 'labrun/sandbox', 'redis:7']), [
+    { name: 'nginx:latest', hostImage: 'labrun/nginx:latest' },
+    { name: 'labrun/sandbox:latest', hostImage: 'labrun/sandbox:latest' },
+    { name: 'redis:7', hostImage: 'redis:7' },
+  ]);
+});
+
+test("ensureImages(['nginx:latest']) keeps a current labrun/nginx:latest and never touches the host's nginx:latest", async (t) => {
   if (!requireDocker(t)) return;
-  const before = await imageInfo('nginx:latest');
+  const before = await imageInfo('labrun/nginx:latest');
   if (!before) {
-    t.skip('nginx:latest is not on this engine; run bin/labrun images first');
+    t.skip('labrun/nginx:latest is not on this engine; run bin/labrun images first');
     return;
   }
+  const userNginx = await imageInfo('nginx:latest');
   const lines: string[] = [];
-  await ensureImages(['nginx:latest', 'nginx'], { onProgress: (l) => lines.push(l) });
-  assert.equal((await imageInfo('nginx:latest'))?.id, before.id);
-  assert.equal(lines.length, 1, lines.join('\n'));
-  assert.match(lines[0] ?? '', /^nginx:latest: present/);
+  const mapped = await ensureImages(['nginx:latest', 'nginx'], { onProgress: (l) => lines.push(l) });
+  assert.deepEqual(mapped, [{ name: 'nginx:latest', hostImage: 'labrun/nginx:latest' }]);
+  assert.equal((await imageInfo('labrun/nginx:latest'))?.id, before.id);
+  assert.equal((await imageInfo('nginx:latest'))?.id, userNginx?.id);
+  assert.equal(lines.length, 2, lines.join('\n'));
+  assert.equal(lines[0], 'nginx:latest: provided by labrun/nginx:latest');
+  assert.match(lines[1] ?? '', /^labrun\/nginx:latest: present, recipe unchanged/);
+});
+
+test("a foreign image under a lab's image name survives ensureImages; the recipe builds under its own tag", async (t) => {
+  if (!requireDocker(t)) return;
+  const hostTag = `labrun/test-x-${run}:1`;
+  const name = `lrtest/x-${run}:1`;
+  const dir = await recipesDir({
+    [`x-${run}`]: {
+      'recipe.yaml': `tag: ${hostTag}\nprovides: [${name}]\n`,
+      Dockerfile: 'FROM labrun/debian:bookworm\nCMD ["true"]\n',
+    },
+  });
+  createdImages.add(hostTag);
+  const foreignId = await foreignImage(name);
+  const lines: string[] = [];
+  const mapped = await ensureImages([name], { recipesDir: dir, onProgress: (l) => lines.push(l) });
+  assert.deepEqual(mapped, [{ name, hostImage: hostTag }]);
+  const foreign = await imageInfo(name);
+  assert.equal(foreign?.id, foreignId, `${name} was replaced:\n${lines.join('\n')}`);
+  assert.equal(foreign.labels[RECIPE_HASH_LABEL], undefined);
+  const built = await imageInfo(hostTag);
+  assert.ok(built, lines.join('\n'));
+  createdImages.add(built.id);
+  assert.notEqual(built.id, foreignId);
+  assert.match(built.labels[RECIPE_HASH_LABEL] ?? '', /^sha256:/);
+  assert.ok(lines.includes(`${name}: provided by ${hostTag}`), lines.join('\n'));
+});
+
+test("a foreign image under a local-only recipe's own tag is refused, not built over", async (t) => {
+  if (!requireDocker(t)) return;
+  const hostTag = `labrun/test-y-${run}:1`;
+  const dir = await recipesDir({
+    [`y-${run}`]: { 'recipe.yaml': `tag: ${hostTag}\n`, Dockerfile: 'FROM labrun/debian:bookworm\nCMD ["true"]\n' },
+  });
+  const foreignId = await foreignImage(hostTag);
+  await assert.rejects(ensureImages([hostTag], { recipesDir: dir }), (err: unknown) => {
+    assert.ok(err instanceof ImageError, String(err));
+    assert.match(err.message, /is on this engine but was not built by labrun/);
+    assert.match(err.hint, /docker rmi/);
+    return true;
+  });
+  assert.equal((await imageInfo(hostTag))?.id, foreignId);
 });
 
 test('a local recipe on the Debian base is built, labeled, kept, and rebuilt when a file changes', async (t) => {

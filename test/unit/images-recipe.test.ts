@@ -1,5 +1,6 @@
 // Pure recipe logic: recipe.yaml parsing, the folder content hash, the keep/pull/build decision table,
-// the builder's progress stream, Debian mirror discovery in apt sources, and tag normalization.
+// the builder's progress stream, Debian mirror discovery in apt sources, tag normalization, and the
+// table mapping the image names labs use to the host images recipes build.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -8,6 +9,8 @@ import {
   debianMirror,
   decide,
   hashRecipeFiles,
+  imageNameTable,
+  mapImageName,
   normalizeTag,
   parseRecipe,
   splitTag,
@@ -18,14 +21,24 @@ import {
 test('parseRecipe reads the three kinds of recipe and applies defaults', () => {
   assert.deepEqual(parseRecipe('tag: nginx:latest\npull: true\nbase: debian\n', 'r.yaml'), {
     tag: 'nginx:latest',
+    provides: [],
     pull: true,
     base: 'debian',
   });
-  assert.deepEqual(parseRecipe('tag: labrun/sandbox:latest\n', 'r.yaml'), { tag: 'labrun/sandbox:latest', pull: false });
+  assert.deepEqual(parseRecipe('tag: labrun/sandbox:latest\n', 'r.yaml'), { tag: 'labrun/sandbox:latest', provides: [], pull: false });
   assert.deepEqual(parseRecipe('tag: labrun/debian:bookworm\ndebootstrap:\n  suite: bookworm\n', 'r.yaml'), {
     tag: 'labrun/debian:bookworm',
+    provides: [],
     pull: false,
     debootstrap: { suite: 'bookworm', variant: 'minbase' },
+  });
+});
+
+test('parseRecipe reads provides: the names the image carries inside sandboxes', () => {
+  assert.deepEqual(parseRecipe('tag: labrun/nginx:latest\nprovides: [nginx:latest, nginx:1]\n', 'r.yaml'), {
+    tag: 'labrun/nginx:latest',
+    provides: ['nginx:latest', 'nginx:1'],
+    pull: false,
   });
 });
 
@@ -42,6 +55,8 @@ const badRecipes: Array<{ name: string; text: string; expect: RegExp }> = [
     expect: /recipe\.yaml:2:7: base: a debootstrap recipe has no base image/,
   },
   { name: 'not a map', text: '- tag: a:b\n', expect: /recipe\.yaml:1:1: / },
+  { name: 'provides not a list', text: 'tag: a:b\nprovides: nginx:latest\n', expect: /recipe\.yaml:2:11: provides: / },
+  { name: 'provides an invalid name', text: 'tag: a:b\nprovides: [ok:1, Bad:1]\n', expect: /recipe\.yaml:2:\d+: provides\.1: expected an image tag/ },
 ];
 
 for (const c of badRecipes) {
@@ -95,7 +110,7 @@ const decisions: Array<{ present: boolean; label?: string; recipe?: { pull: bool
   { present: true, label: 'sha256:old', recipe: { pull: false }, action: 'build' },
   { present: true, label: 'sha256:old', recipe: { pull: true }, action: 'build' }, // we built it; our recipe changed
   { present: true, recipe: { pull: true }, action: 'keep' }, // a registry copy stands in
-  { present: true, recipe: { pull: false }, action: 'build' }, // a local-only tag we did not build
+  { present: true, recipe: { pull: false }, action: 'refuse' }, // a local-only tag we did not build: never build over it
   { present: false, recipe: { pull: true }, action: 'pull-then-build' },
   { present: false, recipe: { pull: false }, action: 'build' },
 ];
@@ -180,4 +195,44 @@ test('splitTag and normalizeTag tell a tag from a registry port', () => {
   assert.equal(normalizeTag('nginx'), 'nginx:latest');
   assert.equal(normalizeTag('nginx:latest'), 'nginx:latest');
   assert.equal(normalizeTag('localhost:5000/web:1'), 'localhost:5000/web:1');
+});
+
+const recipes = [
+  { tag: 'labrun/nginx:latest', provides: ['nginx:latest'], dir: 'images/nginx' },
+  { tag: 'labrun/sandbox:latest', provides: [], dir: 'images/sandbox' },
+];
+
+const mappings: Array<{ name: string; hostImage: string; normalized: string }> = [
+  { name: 'nginx:latest', normalized: 'nginx:latest', hostImage: 'labrun/nginx:latest' },
+  { name: 'nginx', normalized: 'nginx:latest', hostImage: 'labrun/nginx:latest' },
+  { name: 'labrun/nginx:latest', normalized: 'labrun/nginx:latest', hostImage: 'labrun/nginx:latest' },
+  { name: 'labrun/sandbox', normalized: 'labrun/sandbox:latest', hostImage: 'labrun/sandbox:latest' },
+  { name: 'nginx:1.25', normalized: 'nginx:1.25', hostImage: 'nginx:1.25' }, // no recipe provides it
+  { name: 'redis:7', normalized: 'redis:7', hostImage: 'redis:7' },
+  { name: 'localhost:5000/nginx', normalized: 'localhost:5000/nginx:latest', hostImage: 'localhost:5000/nginx:latest' },
+];
+
+for (const m of mappings) {
+  test(`mapImageName: ${m.name} → ${m.hostImage}`, () => {
+    assert.deepEqual(mapImageName(imageNameTable(recipes), m.name), { name: m.normalized, hostImage: m.hostImage });
+  });
+}
+
+test('imageNameTable: a name provided by two recipes is an error naming both', () => {
+  const clash = [...recipes, { tag: 'labrun/other:1', provides: ['nginx'], dir: 'images/other' }];
+  assert.throws(
+    () => imageNameTable(clash),
+    (err: unknown) => {
+      assert.ok(err instanceof ImageError);
+      assert.match(err.message, /two recipes provide nginx:latest: images\/nginx and images\/other/);
+      assert.match(err.hint, /provides/);
+      return true;
+    },
+  );
+});
+
+test("imageNameTable: a recipe may not provide another recipe's host tag; listing its own is harmless", () => {
+  assert.throws(() => imageNameTable([...recipes, { tag: 'x:1', provides: ['labrun/sandbox'], dir: 'images/x' }]), /two recipes provide labrun\/sandbox:latest/);
+  const table = imageNameTable([{ tag: 'labrun/nginx:latest', provides: ['labrun/nginx:latest', 'nginx', 'nginx:latest'], dir: 'images/nginx' }]);
+  assert.equal(table.get('nginx:latest'), 'labrun/nginx:latest');
 });
