@@ -23,6 +23,7 @@ import { PROBE_LABEL, probePrivilege, securityHostConfig, waitForDaemon } from '
 import { engineExec } from './engine-exec.ts';
 import { GOLDEN_BUILDER_LABEL, ensureGolden } from './golden.ts';
 import { SANDBOX_IMAGE } from '../images/ensure-images.ts';
+import type { ImageMapping } from '../images/recipe.ts';
 import {
   LABEL,
   SANDBOX_LABEL_VERSION,
@@ -73,6 +74,11 @@ export interface DindDriverOptions {
    * (e.g. test fixtures) can share one to prepare each image set only once.
    */
   goldenDir?: string;
+  /**
+   * Maps the image names a spec declares (nginx:latest) to the host images loaded under them
+   * (labrun/nginx:latest); by default through the recipes in images/.
+   */
+  resolveImages?: (names: readonly string[]) => Promise<ImageMapping[]>;
 }
 
 interface DriverContext {
@@ -284,6 +290,7 @@ export class DindDriver implements SandboxDriver {
   private readonly image: string;
   private readonly readyTimeoutMs: number;
   private readonly goldenDir: string;
+  private readonly resolveImages: DindDriverOptions['resolveImages'];
   private mtu: Promise<string | undefined> | undefined;
 
   constructor(opts: DindDriverOptions) {
@@ -292,6 +299,7 @@ export class DindDriver implements SandboxDriver {
     this.image = opts.image ?? SANDBOX_IMAGE;
     this.readyTimeoutMs = opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
     this.goldenDir = resolve(opts.goldenDir ?? join(this.ctx.stateDir, 'golden'));
+    this.resolveImages = opts.resolveImages;
   }
 
   async create(spec: SandboxSpec, onProgress?: (p: SandboxProgress) => void): Promise<Sandbox> {
@@ -327,6 +335,7 @@ export class DindDriver implements SandboxDriver {
           goldenDir: this.goldenDir,
           sandboxImage: this.image,
           images: spec.images,
+          ...(this.resolveImages ? { resolveImages: this.resolveImages } : {}),
           log: (line) => progress('images', line),
         });
         binds.push(`${golden}:/labrun/golden:ro`);

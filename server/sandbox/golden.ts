@@ -1,6 +1,8 @@
 // The "golden" inner Docker state: a /var/lib/docker prepared once with a lab's images loaded, which
 // each new sandbox copies before its daemon starts. Measured fastest way to preload images (see
-// RUNTIME-FACTS); keyed by the image IDs, so a rebuilt image gets a fresh golden state.
+// RUNTIME-FACTS); keyed by the image IDs, so a rebuilt image gets a fresh golden state. Each image is
+// loaded from its host image (`labrun/nginx:latest`) and carries inside only the name labs use
+// (`nginx:latest`).
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +11,8 @@ import type Docker from 'dockerode';
 import DockerClient from 'dockerode';
 import { z } from 'zod';
 import { SandboxError } from './sandbox.ts';
+import { ImageError, splitTag, type ImageMapping } from '../images/recipe.ts';
+import { resolveImageNames } from '../images/recipes.ts';
 import { errorMessage, ignoreMissing } from './docker-errors.ts';
 import { probePrivilege, securityHostConfig, waitForDaemon } from './dind-container.ts';
 
@@ -19,9 +23,18 @@ const GOLDEN_STOP_SECONDS = 30;
 /** A build folder this old belongs to a labrun that died mid-build (a build takes seconds). */
 const STALE_BUILD_MS = 60 * 60 * 1000;
 
-/** Key of a golden state: which sandbox image runs the daemon and exactly which image IDs it holds. */
-export function goldenKey(sandboxImageId: string, images: ReadonlyArray<{ tag: string; id: string }>): string {
-  const lines = [`sandbox ${sandboxImageId}`, ...images.map((i) => `${i.tag} ${i.id}`).sort()];
+/** One image a golden state holds: the name inside, the host image it came from, and that image's ID. */
+export interface GoldenImage {
+  /** The name inside the sandbox, e.g. nginx:latest. */
+  tag: string;
+  /** The host image loaded under that name; the same as `tag` when omitted. */
+  hostImage?: string;
+  id: string;
+}
+
+/** Key of a golden state: which sandbox image runs the daemon and exactly which images it holds under which names. */
+export function goldenKey(sandboxImageId: string, images: ReadonlyArray<GoldenImage>): string {
+  const lines = [`sandbox ${sandboxImageId}`, ...images.map((i) => `${i.tag} ${i.hostImage ?? i.tag} ${i.id}`).sort()];
   return createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 24);
 }
 
@@ -51,9 +64,21 @@ const building = new Map<string, Promise<string>>();
  * Returns the host folder holding the golden /var/lib/docker for these images, building it first if
  * needed (once per key, even with concurrent callers in this process).
  */
-export async function ensureGolden(engine: Docker, opts: { goldenDir: string; sandboxImage: string; images: string[]; log?: (line: string) => void }): Promise<string> {
+export async function ensureGolden(
+  engine: Docker,
+  opts: {
+    goldenDir: string;
+    sandboxImage: string;
+    /** Image names as labs declare them, e.g. nginx:latest. */
+    images: string[];
+    /** Maps those names to host images; by default through the recipes in images/ (see server/images). */
+    resolveImages?: (names: readonly string[]) => Promise<ImageMapping[]>;
+    log?: (line: string) => void;
+  },
+): Promise<string> {
   const sandboxImageId = await imageId(engine, opts.sandboxImage);
-  const images = await Promise.all([...new Set(opts.images)].map(async (tag) => ({ tag, id: await imageId(engine, tag) })));
+  const mappings = await resolve(opts.resolveImages ?? resolveImageNames, opts.images);
+  const images = await Promise.all(mappings.map(async (m) => ({ tag: m.name, hostImage: m.hostImage, id: await imageId(engine, m.hostImage) })));
   const dir = join(opts.goldenDir, goldenKey(sandboxImageId, images));
   // The manifest is written last, so it marks a complete copy (a bare folder may be a placeholder
   // that adoption made so an old sandbox could restart).
@@ -66,9 +91,18 @@ export async function ensureGolden(engine: Docker, opts: { goldenDir: string; sa
   return job;
 }
 
+async function resolve(resolveImages: (names: readonly string[]) => Promise<ImageMapping[]>, names: string[]): Promise<ImageMapping[]> {
+  try {
+    return await resolveImages(names);
+  } catch (err) {
+    if (err instanceof ImageError) throw new SandboxError(`cannot tell which host images provide ${names.join(', ')}: ${err.message}`, err.hint);
+    throw err;
+  }
+}
+
 async function buildGolden(engine: Docker, dir: string, holds: GoldenManifest, log?: (line: string) => void): Promise<string> {
   const { sandboxImage, sandboxImageId, images } = holds;
-  const tags = images.map((i) => i.tag);
+  const tags = images.map((i) => (i.hostImage && i.hostImage !== i.tag ? `${i.tag} (from ${i.hostImage})` : i.tag));
   const token = randomBytes(4).toString('hex');
   const work = `${dir}.building-${token}`;
   const state = join(work, 'docker');
@@ -94,11 +128,17 @@ async function buildGolden(engine: Docker, dir: string, holds: GoldenManifest, l
     const socketPath = join(run, 'docker.sock');
     await waitForDaemon(engine, name, name, socketPath, GOLDEN_READY_TIMEOUT_MS);
     const inner = new DockerClient({ socketPath });
-    for (const tag of tags) {
+    for (const { tag, hostImage = tag } of images) {
       log?.(`preparing ${tag} for sandboxes (once per image version)`);
-      const tar = await engine.getImage(tag).get();
+      const tar = await engine.getImage(hostImage).get();
       const progress = await inner.loadImage(tar);
       await new Promise<void>((resolve, reject) => inner.modem.followProgress(progress, (err: unknown) => (err ? reject(err) : resolve())));
+      if (hostImage !== tag) {
+        // Learners see the name their compose files use, not our host namespace: tag, then drop ours
+        // (removing one of two tags only untags).
+        await inner.getImage(hostImage).tag(splitTag(tag));
+        await inner.getImage(hostImage).remove();
+      }
       await inner.getImage(tag).inspect();
     }
     await container.stop({ t: GOLDEN_STOP_SECONDS });
@@ -129,7 +169,7 @@ async function buildGolden(engine: Docker, dir: string, holds: GoldenManifest, l
 const manifestSchema = z.object({
   sandboxImage: z.string(),
   sandboxImageId: z.string(),
-  images: z.array(z.object({ tag: z.string(), id: z.string() })),
+  images: z.array(z.object({ tag: z.string(), hostImage: z.string().optional(), id: z.string() })),
 });
 type GoldenManifest = z.infer<typeof manifestSchema>;
 
@@ -150,8 +190,8 @@ async function pruneStale(engine: Docker, goldenDir: string, log?: (line: string
     if (!entry.endsWith('.json')) continue;
     const parsed = manifestSchema.safeParse(JSON.parse(await readFile(path, 'utf8').catch(() => 'null')));
     if (!parsed.success) continue;
-    const held = [{ tag: parsed.data.sandboxImage, id: parsed.data.sandboxImageId }, ...parsed.data.images];
-    const current = await Promise.all(held.map((i) => currentId(i.tag)));
+    const held: GoldenImage[] = [{ tag: parsed.data.sandboxImage, id: parsed.data.sandboxImageId }, ...parsed.data.images];
+    const current = await Promise.all(held.map((i) => currentId(i.hostImage ?? i.tag)));
     if (held.every((i, n) => current[n] === i.id)) continue;
     log?.(`removing golden state ${entry.slice(0, -'.json'.length)}: its images were rebuilt`);
     await rm(path.slice(0, -'.json'.length), { recursive: true, force: true });

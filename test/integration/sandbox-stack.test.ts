@@ -8,7 +8,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type Docker from 'dockerode';
+import Docker from 'dockerode';
 import { DindDriver } from '../../server/sandbox/dind.ts';
 import { SandboxError, type ExecRequest, type ExecResult, type Sandbox } from '../../server/sandbox/sandbox.ts';
 import { requireDocker } from '../support/require.ts';
@@ -65,6 +65,16 @@ async function nginxNetNamespaces(): Promise<Set<string>> {
 after(async () => {
   await sandbox?.destroy();
   await driver.reap((labels) => labels['labrun.lab'] !== LAB_ID);
+});
+
+test("the sandbox holds the lab's nginx:latest (our labrun/nginx:latest build) under that name only", async (t) => {
+  if (!requireDocker(t)) return;
+  await getSandbox();
+  const inspect = await ok({ argv: ['docker', 'image', 'inspect', '--format', '{{.Id}}', 'nginx:latest'] });
+  const host = await new Docker().getImage('labrun/nginx:latest').inspect();
+  assert.equal(inspect.stdout.trim(), host.Id, "inside, nginx:latest is the host's labrun/nginx:latest, not the host's nginx:latest");
+  const tags = await ok({ argv: ['docker', 'images', '--format', '{{.Repository}}:{{.Tag}}'] });
+  assert.deepEqual(tags.stdout.trim().split('\n'), ['nginx:latest']);
 });
 
 test('docker compose up -d works verbatim inside the sandbox (v2 spelling over compose v1)', async (t) => {

@@ -53,3 +53,11 @@ test('the golden key changes with any image id and ignores the order images are 
   assert.notEqual(goldenKey('sha256:s', [a]), goldenKey('sha256:t', [a]));
   assert.match(goldenKey('sha256:s', []), /^[0-9a-f]{24}$/);
 });
+
+test('the golden key includes which host image each name is loaded from', () => {
+  const plain = { tag: 'nginx:latest', id: 'sha256:1' };
+  const mapped = { ...plain, hostImage: 'labrun/nginx:latest' };
+  assert.equal(goldenKey('sha256:s', [plain]), goldenKey('sha256:s', [{ ...plain, hostImage: 'nginx:latest' }]));
+  assert.notEqual(goldenKey('sha256:s', [plain]), goldenKey('sha256:s', [mapped]));
+  assert.notEqual(goldenKey('sha256:s', [mapped]), goldenKey('sha256:s', [{ ...mapped, tag: 'web:1' }]));
+});
