@@ -128,6 +128,8 @@ export class WarmPool {
   take(learnerId: string, lab: Lab): Promise<Sandbox> | undefined {
     const p = this.pools.get(lab.id);
     if (this.disposed || !p || (p.target === 0 && p.ready.length === 0)) return undefined;
+    // A pool that stopped after failures makes nobody wait: the learner's own sandbox is made on demand.
+    if (p.ready.length === 0 && p.consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) return undefined;
     const sb = p.ready.shift();
     if (sb) {
       this.handOut(p, sb, learnerId);
@@ -207,7 +209,11 @@ export class WarmPool {
               p.consecutiveFailures++;
               const message = err instanceof Error ? err.message : String(err);
               this.log(`pool: preparing a sandbox for ${lab.id} failed: ${message}`);
-              if (p.consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) p.message = `stopped after ${MAX_CONSECUTIVE_FAILURES} failures in a row: ${message}`;
+              if (p.consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) {
+                p.message = `stopped after ${MAX_CONSECUTIVE_FAILURES} failures in a row: ${message}`;
+                // Nobody should wait for a seat that will not come: tell them why, now.
+                for (const w of p.waiting.splice(0)) w.reject(new Error(`the warm pool could not prepare sandboxes: ${message}`));
+              }
               this.changed(p);
             },
           )

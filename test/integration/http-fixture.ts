@@ -121,3 +121,36 @@ export async function signIn(url: string): Promise<string> {
   if (res.status !== 303 || !setCookie) throw new Error(`sign-in failed: ${res.status}`);
   return setCookie.split(';')[0] ?? '';
 }
+
+/** A JSON request as a browser on the server's own origin would send it; returns status and parsed body. */
+export async function call(
+  url: string,
+  cookie: string | undefined,
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<{ status: number; body: unknown; setCookie: string | null }> {
+  const res = await fetch(url + route, {
+    method,
+    headers: { ...(cookie && { cookie }), origin: url, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+    redirect: 'manual',
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body: parsed, setCookie: res.headers.get('set-cookie') };
+}
+
+/** The value of a string field of an unknown JSON body; throws naming the field when absent. */
+export function field(body: unknown, name: string): string {
+  if (typeof body === 'object' && body !== null && name in body) {
+    const v: unknown = Reflect.get(body, name);
+    if (typeof v === 'string') return v;
+  }
+  throw new Error(`no string '${name}' in ${JSON.stringify(body)}`);
+}
