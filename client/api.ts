@@ -70,7 +70,7 @@ export const LabView = z.object({
 export type LabView = z.infer<typeof LabView>;
 
 export const SessionStatus = z.object({
-  state: z.enum(['none', 'starting', 'ready', 'failed']),
+  state: z.enum(['none', 'waiting', 'starting', 'ready', 'failed']),
   progress: z.object({ step: z.string(), message: z.string(), elapsedMs: z.number() }).nullable(),
   error: z.string().optional(),
   hint: z.string().optional(),
@@ -112,6 +112,40 @@ export const StepResult = z.object({
 });
 export type StepResult = z.infer<typeof StepResult>;
 
+export const Me = z.object({
+  learnerId: z.string(),
+  instructor: z.boolean(),
+  name: z.string().nullable(),
+  class: z.object({ id: z.string(), name: z.string(), labId: z.string() }).nullable(),
+});
+export type Me = z.infer<typeof Me>;
+
+export const JoinInfo = z.object({
+  className: z.string(),
+  labTitle: z.string(),
+  labId: z.string(),
+  joinOpen: z.boolean(),
+  ended: z.boolean(),
+  you: z.object({ learnerId: z.string(), name: z.string() }).nullable(),
+});
+export type JoinInfo = z.infer<typeof JoinInfo>;
+
+export const ClassView = z.object({
+  id: z.string(),
+  labId: z.string(),
+  labTitle: z.string(),
+  name: z.string(),
+  joinCode: z.string(),
+  joinOpen: z.boolean(),
+  joinUrl: z.string(),
+  createdAt: z.number(),
+  endedAt: z.number().nullable(),
+  learnerCount: z.number(),
+});
+export type ClassView = z.infer<typeof ClassView>;
+
+const PoolPlan = z.object({ ok: z.boolean(), message: z.string() });
+
 const enc = encodeURIComponent;
 
 export const api = {
@@ -122,4 +156,21 @@ export const api = {
     call(Progress, `/api/labs/${enc(labId)}/progress`, { method: 'PUT', body: { currentStep } }),
   check: (labId: string, stepId: string, answers: Record<string, string>): Promise<StepResult> =>
     call(StepResult, `/api/labs/${enc(labId)}/steps/${enc(stepId)}/check`, { method: 'POST', body: { answers } }),
+  me: (): Promise<Me> => call(Me, '/api/me'),
+  joinInfo: (code: string): Promise<JoinInfo> => call(JoinInfo, `/api/join/${enc(code)}`),
+  join: (code: string, name: string): Promise<{ learnerId: string; labId: string }> =>
+    call(z.object({ learnerId: z.string(), labId: z.string() }), `/api/join/${enc(code)}`, { method: 'POST', body: { name } }),
+  classes: async (): Promise<ClassView[]> => (await call(z.object({ classes: z.array(ClassView) }), '/api/classes')).classes,
+  classInfo: (id: string): Promise<ClassView> => call(ClassView, `/api/classes/${enc(id)}`),
+  createClass: (labId: string, name: string): Promise<ClassView> => call(ClassView, '/api/classes', { method: 'POST', body: { labId, ...(name && { name }) } }),
+  setJoinOpen: (id: string, open: boolean): Promise<ClassView> => call(ClassView, `/api/classes/${enc(id)}/join`, { method: 'POST', body: { open } }),
+  endClass: (id: string): Promise<unknown> => call(z.unknown(), `/api/classes/${enc(id)}/end`, { method: 'POST', body: {} }),
+  broadcast: (id: string, message: string): Promise<unknown> => call(z.unknown(), `/api/classes/${enc(id)}/broadcast`, { method: 'POST', body: { message } }),
+  sizePool: (id: string, size: number, force: boolean): Promise<{ ok: boolean; message: string }> =>
+    call(PoolPlan, `/api/classes/${enc(id)}/pool`, { method: 'POST', body: { size, force } }),
 };
+
+/** ws(s)://host + path, for the page's own origin. */
+export function wsUrl(pathAndQuery: string): string {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${pathAndQuery}`;
+}

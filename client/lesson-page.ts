@@ -1,7 +1,8 @@
 // The lesson page: step list, the step's markdown (server-sanitized HTML), Copy/Run buttons on code,
 // questions, the Check button with results, and the learner's terminal beside it with a status line
 // for the sandbox and the connection. The current step is saved on the server, so a reload returns to it.
-import { api, type LabView, type SessionStatus, type StepView } from './api.ts';
+import { api, wsUrl, type LabView, type SessionStatus, type StepView } from './api.ts';
+import { parseClassEvent } from '../shared/classroom-events.ts';
 import { renderResults } from './check-results.ts';
 import { topBar } from './catalog-page.ts';
 import { h } from './dom.ts';
@@ -24,6 +25,7 @@ const SANDBOX_STEP_TEXT: Record<string, string> = {
 };
 
 function sessionText(s: SessionStatus): string | null {
+  if (s.state === 'waiting') return 'Waiting for a seat…';
   if (s.state === 'failed') return `Your sandbox could not start: ${s.error ?? 'unknown error'}${s.hint ? ` — ${s.hint}` : ''}`;
   if (s.state === 'ready') return null;
   if (!s.progress) return 'Starting your sandbox…';
@@ -46,10 +48,13 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
   const terminalPane = h('section', { class: 'terminal-pane', attrs: { 'aria-label': 'Terminal' } }, statusLine, termHost);
   const divider = h('div', { class: 'divider', attrs: { role: 'separator', 'aria-orientation': 'vertical', 'aria-label': 'Resize panes', tabindex: '0' } });
   const layout = h('div', { class: 'lesson' }, lessonPane, divider, terminalPane);
+  const banner = h('div', { class: 'broadcast-banner is-hidden-panel', attrs: { role: 'status', 'aria-live': 'assertive' } });
   root.replaceChildren(
     topBar(h('nav', { class: 'crumbs' }, h('a', { attrs: { href: '/' }, text: 'Labs' }), h('span', { class: 'sep', text: '/' }), h('span', { text: lab.title })), progressText),
+    banner,
     layout,
   );
+  void listenForBroadcasts(banner);
 
   // ---- status line: the sandbox's progress while it starts, then the connection's state ----
   let sessionMsg: string | null = 'Starting your sandbox…';
@@ -69,7 +74,7 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
       sessionMsg = sessionText(s);
       notice = s.notice;
       paintStatus();
-      if (s.state === 'starting' || s.state === 'none') pollTimer = setTimeout(() => void poll(), SESSION_POLL_MS);
+      if (s.state === 'starting' || s.state === 'none' || s.state === 'waiting') pollTimer = setTimeout(() => void poll(), SESSION_POLL_MS);
     } catch {
       pollTimer = setTimeout(() => void poll(), SESSION_POLL_MS * 3);
     }
@@ -260,6 +265,39 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
 
   startPolling();
   await go(index);
+}
+
+/** Wait before reopening a lost broadcast stream. */
+const BROADCAST_RECONNECT_MS = 5000;
+/** When this page loaded: broadcasts sent before it are history, not news. */
+const loadedAt = Date.now();
+
+/** A classroom learner's page shows the instructor's broadcasts in a banner, live over the class's event stream. */
+async function listenForBroadcasts(banner: HTMLElement): Promise<void> {
+  const me = await api.me().catch(() => null);
+  if (!me?.class) return;
+  const classId = me.class.id;
+  let seen = 0;
+  const connect = (): void => {
+    const ws = new WebSocket(wsUrl(`/ws/events?class=${encodeURIComponent(classId)}`));
+    ws.onmessage = (ev: MessageEvent<unknown>) => {
+      const e = parseClassEvent(typeof ev.data === 'string' ? ev.data : '');
+      // History replays on every connection: show only what is newer than what this page showed.
+      if (e?.type !== 'broadcast' || e.at <= seen) return;
+      seen = e.at;
+      if (e.at < loadedAt) return;
+      banner.replaceChildren(
+        h('span', { class: 'broadcast-from', text: 'From your instructor:' }),
+        h('span', { class: 'broadcast-text', text: e.message }),
+        h('button', { class: 'button', text: 'OK', attrs: { type: 'button' }, on: { click: () => banner.classList.add('is-hidden-panel') } }),
+      );
+      banner.classList.remove('is-hidden-panel');
+    };
+    ws.onclose = (ev) => {
+      if (ev.code !== 1000) setTimeout(connect, BROADCAST_RECONNECT_MS);
+    };
+  };
+  connect();
 }
 
 function terminalStatusText(s: TerminalStatus): string | null {

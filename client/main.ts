@@ -1,8 +1,12 @@
-// The browser entry point: picks the page from the path (`/` = catalog, `/labs/<id>` = lesson).
+// The browser entry point: picks the page from the path (`/` = catalog, `/labs/<id>` = lesson,
+// `/join/<code>` = join a class, `/instructor` = classes, `/instructor/classes/<id>` = live board).
 import './styles.css';
 import '@xterm/xterm/css/xterm.css';
 import { renderCatalog } from './catalog-page.ts';
 import { h } from './dom.ts';
+import { renderBoard } from './board-page.ts';
+import { renderInstructor } from './instructor-page.ts';
+import { renderJoin } from './join-page.ts';
 import { renderLesson } from './lesson-page.ts';
 import { mirrorXtermStyles } from './xterm-styles.ts';
 
@@ -11,8 +15,13 @@ async function main(): Promise<void> {
   if (!root) throw new Error('index.html has no #app element');
   mirrorXtermStyles();
   const lesson = /^\/labs\/([^/]+)\/?$/.exec(location.pathname);
+  const join = /^\/join\/([^/]+)\/?$/.exec(location.pathname);
+  const board = /^\/instructor\/classes\/([^/]+)\/?$/.exec(location.pathname);
   try {
     if (lesson?.[1]) await renderLesson(root, decodeURIComponent(lesson[1]));
+    else if (join?.[1]) await renderJoin(root, decodeURIComponent(join[1]));
+    else if (board?.[1]) await renderBoard(root, decodeURIComponent(board[1]));
+    else if (/^\/instructor\/?$/.test(location.pathname)) await renderInstructor(root);
     else await renderCatalog(root);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -1,0 +1,114 @@
+// A classroom in real headless Chromium, two browser contexts (two people): the instructor signs in
+// with the token, creates a class and watches the live board; a learner joins by the link, runs the
+// step with its Run button and checks it; the board shows the step done, the instructor opens the
+// learner's terminal read-only and sees what the learner ran, and a broadcast reaches the learner.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { chromium, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium, requireDocker } from '../support/require.ts';
+import { TOKEN, makeFixture, startServer } from '../integration/http-fixture.ts';
+
+const ARTIFACTS = path.resolve('test/artifacts');
+const PROMPT_TIMEOUT_MS = 120_000;
+const OUTPUT_TIMEOUT_MS = 30_000;
+
+async function waitForText(page: Page, selector: string, pattern: RegExp, timeout = OUTPUT_TIMEOUT_MS): Promise<void> {
+  try {
+    await page.waitForFunction(
+      ([sel, source, flags]) => new RegExp(source, flags).test((document.querySelector(sel)?.textContent ?? '').replace(/\u00a0/g, ' ')),
+      [selector, pattern.source, pattern.flags] as const,
+      { timeout, polling: 100 },
+    );
+  } catch (err) {
+    const text = await page.evaluate((sel) => document.querySelector(sel)?.textContent ?? '(nothing)', selector);
+    throw new Error(`${selector} never showed ${pattern}; it shows:\n${text}`, { cause: err });
+  }
+}
+
+function collectErrors(page: Page, into: string[]): void {
+  page.on('pageerror', (err) => into.push(err.message));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !/^Applying inline style violates/.test(msg.text())) into.push(msg.text());
+  });
+}
+
+test('instructor and learner in two browsers: join by link, run, check, board, watch, broadcast', async (t) => {
+  if (!requireChromium(t) || !requireDocker(t)) return;
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const fx = makeFixture(t);
+  const server = await startServer(t, fx, { reapSandboxes: true });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  t.after(() => browser.close());
+  const errors: string[] = [];
+  const teacher = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
+  const learner = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+  collectErrors(teacher, errors);
+  collectErrors(learner, errors);
+
+  let joinUrl = '';
+  await t.test('the instructor signs in with the token and creates a class', async () => {
+    await teacher.goto(`${server.url}/instructor?token=${TOKEN}`);
+    assert.equal(new URL(teacher.url()).pathname, '/instructor');
+    await teacher.locator('select[name="lab"]').selectOption(fx.labId);
+    await teacher.locator('input[name="name"]').fill('Browser class');
+    await teacher.locator('button[data-action="create-class"]').click();
+    await teacher.waitForURL('**/instructor/classes/*');
+    const code = await teacher.locator('[data-join-code]').innerText();
+    assert.match(code, /^[A-Z0-9]{6}$/);
+    joinUrl = await teacher.locator('.join-link').inputValue();
+    assert.ok(joinUrl.endsWith(`/join/${code}`), joinUrl);
+    await teacher.locator('.board-grid', { hasText: 'Nobody has joined yet' }).waitFor();
+  });
+
+  await t.test('the learner joins by the link with a name and gets a shell', async () => {
+    await learner.goto(joinUrl);
+    await learner.locator('.join-card h1', { hasText: 'Browser class' }).waitFor();
+    await learner.screenshot({ path: path.join(ARTIFACTS, 'classroom-join.png') });
+    await learner.locator('input[name="name"]').fill('Ada Lovelace');
+    await learner.locator('button[type="submit"]').click();
+    await learner.waitForURL(`**/labs/${fx.labId}`);
+    await waitForText(learner, '.term-host .xterm-rows', /webfix[^\n]*[#$]/, PROMPT_TIMEOUT_MS);
+    await teacher.locator('tr[data-learner] .learner-name', { hasText: 'Ada Lovelace' }).waitFor();
+  });
+
+  await t.test('the learner runs the step and checks it; the board shows it done, live', async () => {
+    await learner.locator('.code-block:has(pre[data-run]) button.run').click();
+    await waitForText(learner, '.term-host .xterm-rows', /wrote-42/);
+    await learner.locator('button[data-action="check"]').click();
+    await learner.locator('.results.passed').waitFor({ timeout: OUTPUT_TIMEOUT_MS });
+    await teacher.locator('tr[data-learner] td[data-step="hello"][data-state="done"]').waitFor({ timeout: OUTPUT_TIMEOUT_MS });
+    assert.match(await teacher.locator('tr[data-learner] .sandbox-cell').innerText(), /ready/);
+  });
+
+  await t.test('the instructor watches the learner\'s terminal read-only and sees their output', async () => {
+    await teacher.locator('tr[data-learner] .learner-name').click();
+    await waitForText(teacher, '.watch-panel .xterm-rows', /wrote-42/);
+    await learner.locator('.term-host .xterm').click();
+    await learner.keyboard.type('echo live-$((6*7))');
+    await learner.keyboard.press('Enter');
+    await waitForText(teacher, '.watch-panel .xterm-rows', /live-42/);
+    // Typing in the watcher's terminal reaches nobody.
+    await teacher.locator('.watch-panel .xterm').click();
+    await teacher.keyboard.type('echo from-watcher');
+    await teacher.keyboard.press('Enter');
+    await learner.keyboard.type('echo after-$((1+2))');
+    await learner.keyboard.press('Enter');
+    await waitForText(teacher, '.watch-panel .xterm-rows', /after-3/);
+    assert.doesNotMatch(await learner.locator('.term-host .xterm-rows').innerText(), /from-watcher/);
+    await teacher.screenshot({ path: path.join(ARTIFACTS, 'classroom-board-watch.png') });
+    await teacher.locator('.board-head').scrollIntoViewIfNeeded();
+    await teacher.evaluate(() => document.querySelector('main.board')?.scrollTo(0, 0));
+    await teacher.screenshot({ path: path.join(ARTIFACTS, 'classroom-board.png') });
+  });
+
+  await t.test('a broadcast appears on the learner\'s page', async () => {
+    await teacher.locator('input[name="broadcast"]').fill('Break until 11:00');
+    await teacher.locator('.broadcast-form button[type="submit"]').click();
+    await learner.locator('.broadcast-banner .broadcast-text', { hasText: 'Break until 11:00' }).waitFor({ timeout: OUTPUT_TIMEOUT_MS });
+    await learner.screenshot({ path: path.join(ARTIFACTS, 'classroom-lesson-broadcast.png') });
+  });
+
+  assert.deepEqual(errors.filter((e) => !/WebSocket/.test(e)), []);
+});
