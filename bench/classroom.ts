@@ -1,0 +1,139 @@
+// Classroom numbers (prints, asserts nothing): for a class of N (default 30; LABRUN_BENCH_CLASS=N),
+// the time to fill the warm pool, join → first shell prompt (all N arrive at once, seated from the
+// pool) as p50/p95, host memory per learner (MemAvailable delta: idle pool sandbox, then with the
+// seed lab's two-nginx stack up in every sandbox), and the server's RSS.
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { WebSocket } from 'ws';
+import { parseClassEvent } from '../shared/classroom-events.ts';
+import { encodeClientFrame } from '../shared/protocol.ts';
+import { parseMemAvailable } from '../server/classroom/capacity.ts';
+import { parseConfig } from '../server/config.ts';
+import { createServer } from '../server/http/app.ts';
+import { DindDriver } from '../server/sandbox/dind.ts';
+import { LABEL } from '../server/sandbox/naming.ts';
+
+const N = Number(process.env.LABRUN_BENCH_CLASS ?? 30);
+const TOKEN = 'bench-token-0123456789abcdef';
+/** Let page cache and freshly started daemons settle before reading MemAvailable. */
+const SETTLE_MS = 5000;
+const PROMPT_TIMEOUT_MS = 300_000;
+const MIB = 1024 ** 2;
+
+const memAvailable = (): number => parseMemAvailable(readFileSync('/proc/meminfo', 'utf8')) ?? NaN;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+const root = mkdtempSync(path.join(tmpdir(), 'lrc-'));
+const labId = `linux-networks-class${process.pid}`;
+cpSync('labs/linux-networks', path.join(root, 'labs', labId), { recursive: true });
+const dataDir = path.join(root, 'data');
+const config = parseConfig(['--port', '0', '--labs', path.join(root, 'labs'), '--data', dataDir, '--token', TOKEN], {});
+const server = await createServer(config, { adopt: false, log: () => {} });
+const { url } = server;
+const wsBase = url.replace('http', 'ws');
+const sockets: WebSocket[] = [];
+try {
+  const signIn = await fetch(`${url}/?token=${TOKEN}`, { redirect: 'manual' });
+  const owner = (signIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const post = async (route: string, body: unknown, cookie?: string): Promise<{ status: number; body: unknown; setCookie: string | null }> => {
+    const res = await fetch(url + route, { method: 'POST', headers: { 'content-type': 'application/json', ...(cookie && { cookie }) }, body: JSON.stringify(body) });
+    return { status: res.status, body: await res.json(), setCookie: res.headers.get('set-cookie') };
+  };
+  const created = await post('/api/classes', { labId }, owner);
+  const classId = String(Reflect.get(Object(created.body), 'id'));
+  const code = String(Reflect.get(Object(created.body), 'joinCode'));
+
+  let ready = 0;
+  let poolMessage: string | undefined;
+  const events = new WebSocket(`${wsBase}/ws/events?class=${classId}`, { headers: { Origin: url, Cookie: owner } });
+  sockets.push(events);
+  events.on('message', (d) => {
+    const e = parseClassEvent(String(d));
+    if (e?.type === 'pool') {
+      ready = e.pool.ready;
+      poolMessage = e.pool.message;
+    }
+  });
+  await new Promise((r) => events.once('open', r));
+
+  const memBefore = memAvailable();
+  const rssBefore = process.memoryUsage().rss;
+  const t0 = performance.now();
+  const sized = await post(`/api/classes/${classId}/pool`, { size: N, force: true }, owner);
+  console.log(`capacity check: ${String(Reflect.get(Object(sized.body), 'message'))}`);
+  let lastReport = 0;
+  while (ready < N && poolMessage === undefined) {
+    await sleep(200);
+    if (performance.now() - lastReport > 15_000) {
+      lastReport = performance.now();
+      console.log(`  pool: ${ready}/${N} ready after ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    }
+  }
+  if (poolMessage !== undefined) throw new Error(`the pool stopped: ${poolMessage}`);
+  console.log(`warm pool of ${N}: ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (2 at a time)`);
+  await sleep(SETTLE_MS);
+  const memPool = memAvailable();
+  console.log(`host memory per idle pool sandbox: ${((memBefore - memPool) / N / MIB).toFixed(0)} MiB (MemAvailable ${(memBefore / MIB).toFixed(0)} → ${(memPool / MIB).toFixed(0)} MiB)`);
+
+  // All N arrive at once: join, then open the terminal and wait for the prompt.
+  const learners = await Promise.all(
+    Array.from({ length: N }, async (_, i) => {
+      const start = performance.now();
+      const joined = await post(`/api/join/${code}`, { name: `learner ${i}` });
+      const cookie = (joined.setCookie ?? '').split(';')[0] ?? '';
+      const ws = new WebSocket(`${wsBase}/ws/terminal?lab=${labId}`, { headers: { Origin: url, Cookie: cookie } });
+      sockets.push(ws);
+      let out = '';
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no prompt for learner ${i}`)), PROMPT_TIMEOUT_MS);
+        ws.on('message', (d, binary) => {
+          if (!binary) return;
+          out += String(d);
+          if (/linuxnetworks[^\n]*# $/.test(out)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        ws.once('error', reject);
+      });
+      return { ws, ms: performance.now() - start };
+    }),
+  );
+  const joinMs = learners.map((l) => l.ms).sort((a, b) => a - b);
+  console.log(`join → first prompt, ${N} at once from the pool: p50 ${pct(joinMs, 50).toFixed(0)} ms, p95 ${pct(joinMs, 95).toFixed(0)} ms, max ${pct(joinMs, 100).toFixed(0)} ms`);
+
+  // Every learner brings the seed lab's stack up, as in step 2.
+  const t1 = performance.now();
+  await Promise.all(
+    learners.map(
+      (l) =>
+        new Promise<void>((resolve) => {
+          let out = '';
+          l.ws.on('message', (d, binary) => {
+            if (!binary) return;
+            out += String(d);
+            if (/stack-up-\d/.test(out)) resolve();
+          });
+          l.ws.send(encodeClientFrame({ type: 'input', data: 'docker compose up -d >/dev/null 2>&1; echo stack-up-$?\r' }));
+        }),
+    ),
+  );
+  console.log(`${N} stacks up (docker compose up -d, all at once): ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+  await sleep(SETTLE_MS);
+  const memStacks = memAvailable();
+  console.log(`host memory per learner with the two-nginx stack up: ${((memBefore - memStacks) / N / MIB).toFixed(0)} MiB`);
+  console.log(`server RSS: ${(process.memoryUsage().rss / MIB).toFixed(0)} MiB with ${N} learners connected (was ${(rssBefore / MIB).toFixed(0)} MiB; includes this bench's own clients)`);
+
+  const t2 = performance.now();
+  await post(`/api/classes/${classId}/end`, {}, owner);
+  console.log(`end class (remove ${N} sandboxes): ${((performance.now() - t2) / 1000).toFixed(1)} s`);
+} finally {
+  for (const s of sockets) s.terminate();
+  await server.close();
+  await new DindDriver({ stateDir: path.join(dataDir, 'sandboxes') }).reap((labels) => labels[LABEL.lab] !== labId);
+  rmSync(root, { recursive: true, force: true });
+}
