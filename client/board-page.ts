@@ -37,6 +37,7 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
   const poolInput = h('input', { attrs: { type: 'number', min: '0', max: '500', value: '0', name: 'pool-size', 'aria-label': 'Expected learners' } });
   const poolBtn = h('button', { class: 'button', text: 'Prepare sandboxes', attrs: { type: 'button', 'data-action': 'prepare-pool' } });
   const poolText = h('p', { class: 'pool-text', attrs: { 'data-pool': '' } });
+  const poolNote = h('p', { class: 'pool-text muted' });
   const poolBar = h('div', { class: 'progress-bar' }, h('div', { class: 'progress-fill' }));
 
   const message = h('input', { attrs: { type: 'text', name: 'broadcast', maxlength: '500', placeholder: 'A message shown to every learner, e.g. "Break until 11:00"' } });
@@ -65,7 +66,7 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
         { class: 'board-head' },
         h('div', { class: 'board-title' }, title, labLine),
         h('div', { class: 'join-box' }, h('span', { class: 'muted small', text: 'Join code' }), code, h('div', { class: 'join-row' }, link, copy), h('div', { class: 'join-row' }, joinToggle, endBtn), actionError),
-        h('div', { class: 'pool-box' }, h('span', { class: 'muted small', text: 'Warm pool' }), h('div', { class: 'join-row' }, poolInput, poolBtn), poolBar, poolText),
+        h('div', { class: 'pool-box' }, h('span', { class: 'muted small', text: 'Warm pool' }), h('div', { class: 'join-row' }, poolInput, poolBtn), poolBar, poolText, poolNote),
       ),
       h('section', { class: 'panel' }, h('h2', { text: 'Broadcast' }), broadcastForm, sentList),
       h('section', { class: 'panel' }, h('div', { class: 'board-grid-head' }, h('h2', { text: 'Learners' }), summary), grid),
@@ -94,7 +95,7 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
         throw err;
       })
       .then(
-        (r) => (poolText.title = r.message),
+        (r) => (poolNote.textContent = `Memory: ${r.message}`),
         (err: unknown) => (actionError.textContent = err instanceof Error ? err.message : String(err)),
       )
       .finally(() => (poolBtn.disabled = false));
