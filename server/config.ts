@@ -38,7 +38,9 @@ type FlagName = keyof typeof FLAGS;
 
 export const SERVE_USAGE = `usage: labrun serve [options]
 
-  --host H              address to bind (default 127.0.0.1; env LABRUN_HOST)
+  --host H              address to bind (default 127.0.0.1; env LABRUN_HOST). For a classroom bind a LAN
+                        address or 0.0.0.0: the token is then the instructor's (open /instructor?token=…),
+                        and learners join by a class's code or link, each with a sandbox of their own
   --port P              port, 0 = any free port (default 3000; env LABRUN_PORT)
   --labs DIR            folder of labs (default ./labs; env LABRUN_LABS)
   --data DIR            folder for the progress database and sandbox state (default ./data; env LABRUN_DATA)
