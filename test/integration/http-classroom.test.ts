@@ -1,8 +1,8 @@
 // A class through the whole web app with real sandboxes: the instructor creates a class and a warm
-// pool, six learners join at once and each runs the seed lab's first step in their own sandbox, the
+// pool, ten learners join at once and each runs the seed lab's first step in their own sandbox, the
 // event stream reports it all, learners cannot reach each other's terminals, results or the
 // instructor's routes, the instructor watches a terminal read-only, and ending the class removes
-// every sandbox. Six learners, not ten: two cores prepare them two at a time.
+// every sandbox.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -14,8 +14,8 @@ import { requireDocker } from '../support/require.ts';
 import { EventsClient, OPEN_TIMEOUT_MS, TermClient, upgradeStatus } from './http-clients.ts';
 import { call, copyLab, field, signIn, startServer } from './http-fixture.ts';
 
-const LEARNERS = 6;
-/** Six sandboxes plus one for a late namesake, two at a time. */
+const LEARNERS = 10;
+/** One sandbox per learner plus one for a late namesake, prepared two at a time. */
 const POOL_SIZE = LEARNERS + 1;
 const POOL_TIMEOUT_MS = 300_000;
 const CHECK_ATTEMPTS = 3;
@@ -27,7 +27,7 @@ function sandboxesOf(labId: string): string[] {
 
 const count = (events: ClassEvent[], fn: (e: ClassEvent) => boolean): number => events.filter(fn).length;
 
-test('a class of six: pool, concurrent joins, checks, events, isolation and the end of class', async (t) => {
+test('a class of ten: pool, concurrent joins, checks, events, isolation and the end of class', async (t) => {
   if (!requireDocker(t)) return;
   const fx = copyLab(t, path.resolve('labs/linux-networks'));
   const server = await startServer(t, fx, { reapSandboxes: true });
@@ -48,7 +48,7 @@ test('a class of six: pool, concurrent joins, checks, events, isolation and the 
   await t.test('the warm pool fills, two at a time, and reports its progress', async () => {
     const sized = await call(url, owner, 'POST', `/api/classes/${classId}/pool`, { size: POOL_SIZE });
     assert.equal(sized.status, 200, JSON.stringify(sized.body));
-    assert.match(field(sized.body, 'message'), /^fits: 7 sandboxes × 200 MiB/);
+    assert.match(field(sized.body, 'message'), new RegExp(`^fits: ${POOL_SIZE} sandboxes × 200 MiB`));
     await board.waitFor(
       `${POOL_SIZE} ready`,
       (es) => {
