@@ -1,7 +1,10 @@
 // Terminal benchmark: labrun's terminal stack (TerminalManager + mountTerminal, bundled into the page
 // under bench/terminal/) next to wetty (npm), both serving a local bash on 127.0.0.1 to headless
 // Chromium. Prints keystroke echo latency (p50/p99), render throughput of `seq 1 300000`, and the
-// server's RSS growth while `yes` runs for 10 s with the page rendering. Numbers only, no assertions.
+// server's RSS growth while `yes` runs for 10 s with the page rendering, then one verdict line per goal.
+// No assertions. The seq runs of both stacks are interleaved (labrun, wetty, labrun, …) so that load
+// from other work on the machine hits both alike; beside them, xterm alone (6.0, ours, and 5.3,
+// wetty's) renders the same bytes without any network, which tells a transport gap from an xterm one.
 //
 // Timing is taken inside the page: a keystroke is injected as an `input` event on xterm's textarea
 // (the path a real keypress takes once the browser has decoded it) and the clock stops when the DOM
@@ -27,7 +30,10 @@ const WETTY_PREFIX = join(ROOT, `.cache/wetty-${WETTY_VERSION}`);
 const WETTY_MAIN = join(WETTY_PREFIX, 'node_modules/wetty/build/main.js');
 const ECHO_SAMPLES = 200;
 const SEQ_N = 300_000;
-const SEQ_RUNS = 3;
+/** Interleaved seq rounds; the median is reported (single runs vary ±30% on a loaded machine). */
+const SEQ_RUNS = 7;
+/** Bytes per write in the xterm-only runs: about one of labrun's output frames during `seq`. */
+const XTERM_ONLY_CHUNK = 16 * 1024;
 const YES_SECONDS = 10;
 const PROMPT = '$ ';
 /** Bounded waits: a stuck stack is reported as such, never hangs the bench. */
@@ -130,6 +136,50 @@ async function startLabrun(): Promise<Target> {
     server.once('exit', (code) => rej(new Error(`labrun bench server exited with code ${code}`)));
   });
   return { name: 'labrun', url: `http://127.0.0.1:${port}/`, server };
+}
+
+interface XtermOnly {
+  version: string;
+  js: string;
+  css: string;
+}
+
+/** Bundles bench/terminal/xterm-only.ts with our xterm 6 and, once wetty is installed, with its xterm 5. */
+async function buildXtermOnly(): Promise<XtermOnly[]> {
+  const variants = [{ version: 'xterm 6 (labrun)', dir: join(ROOT, 'node_modules/@xterm/xterm') }];
+  const wettyXterm = join(WETTY_PREFIX, 'node_modules/xterm');
+  if (existsSync(wettyXterm)) variants.push({ version: 'xterm 5 (wetty)', dir: wettyXterm });
+  const out: XtermOnly[] = [];
+  for (const { version, dir } of variants) {
+    const pkg: unknown = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'));
+    const main = typeof pkg === 'object' && pkg && 'main' in pkg && typeof pkg.main === 'string' ? pkg.main : 'lib/xterm.js';
+    const result = await build({
+      entryPoints: [join(ROOT, 'bench/terminal/xterm-only.ts')],
+      bundle: true,
+      format: 'iife',
+      platform: 'browser',
+      target: ['chrome110'],
+      minify: true,
+      write: false,
+      alias: { '@xterm/xterm': join(dir, main) },
+      logLevel: 'warning',
+    });
+    const js = result.outputFiles[0]?.text ?? '';
+    out.push({ version, js, css: await readFile(join(dir, 'css/xterm.css'), 'utf8') });
+  }
+  return out;
+}
+
+async function measureXtermOnly(x: XtermOnly): Promise<number> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    await page.setContent(`<style>${x.css} html, body { margin: 0; height: 100%; } #term { height: 100%; }</style><div id="term"></div>`);
+    await page.addScriptTag({ content: x.js });
+    return num(await page.evaluate(`window.xtermOnly(${SEQ_N}, ${XTERM_ONLY_CHUNK})`));
+  } finally {
+    await browser.close();
+  }
 }
 
 async function ensureWetty(): Promise<void> {
@@ -253,41 +303,46 @@ async function withPage<T>(target: Target, fn: (page: Page) => Promise<T>): Prom
   }
 }
 
-async function run(target: Target): Promise<Result> {
-  const notes: string[] = [];
-  const attempt = async <T>(what: string, fn: (page: Page) => Promise<T>): Promise<T | undefined> => {
-    try {
-      return await withPage(target, fn);
-    } catch (err) {
-      notes.push(`${what}: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`);
-      return undefined;
-    }
-  };
-  const echo = ((await attempt('echo', measureEcho)) ?? []).sort((a, b) => a - b);
-  const seqTimes: number[] = [];
-  for (let i = 0; i < SEQ_RUNS; i++) {
-    const ms = await attempt(`seq run ${i + 1}`, measureSeq);
-    if (ms !== undefined) seqTimes.push(ms);
+/** Runs one phase on a fresh page; a failure becomes a note on the result instead of ending the bench. */
+async function attempt<T>(target: Target, notes: string[], what: string, fn: (page: Page) => Promise<T>): Promise<T | undefined> {
+  try {
+    return await withPage(target, fn);
+  } catch (err) {
+    notes.push(`${what}: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`);
+    return undefined;
   }
-  seqTimes.sort((a, b) => a - b);
-  const seqMs = percentile(seqTimes, 50);
-  const rss = (await attempt('yes', (page) => measureYesRss(page, target.server.pid))) ?? { before: NaN, growth: NaN, end: NaN };
+}
+
+interface Stack {
+  target: Target;
+  notes: string[];
+  echo: number[];
+  seq: number[];
+  rss: { before: number; growth: number; end: number };
+}
+
+function summarize(s: Stack): Result {
+  const seq = [...s.seq].sort((a, b) => a - b);
+  const echo = [...s.echo].sort((a, b) => a - b);
+  const seqMs = percentile(seq, 50);
   return {
     echoP50: percentile(echo, 50),
     echoP99: percentile(echo, 99),
     seqMs,
-    seqRuns: seqTimes.map((t) => Math.round(t)).join('/'),
+    seqRuns: s.seq.map((t) => Math.round(t)).join('/'),
     mbPerS: seqBytes(SEQ_N) / 1e6 / (seqMs / 1000),
-    rssBeforeMb: rss.before,
-    rssGrowthMb: rss.growth,
-    rssEndMb: rss.end,
-    notes,
+    rssBeforeMb: s.rss.before,
+    rssGrowthMb: s.rss.growth,
+    rssEndMb: s.rss.end,
+    notes: s.notes,
   };
 }
 
 function stop(child: ChildProcess | undefined): void {
   if (child && child.exitCode === null && child.pid !== undefined) child.kill('SIGTERM');
 }
+
+const median = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
 
 async function main(): Promise<void> {
   if (!existsSync(CHROMIUM_PATH)) {
@@ -296,23 +351,43 @@ async function main(): Promise<void> {
   }
   // `--only labrun` or `--only wetty` measures one stack (while tuning); the default is both.
   const only = process.argv[process.argv.indexOf('--only') + 1];
-  const stacks = [
+  const starts = [
     { name: 'labrun', start: startLabrun },
     { name: 'wetty', start: startWetty },
   ].filter((s) => !process.argv.includes('--only') || s.name === only);
-  const results = new Map<string, Result | string>();
-  for (const { name, start } of stacks) {
-    let target: Target | undefined;
-    try {
-      target = await start();
-      results.set(name, await run(target));
-    } catch (err) {
-      results.set(name, err instanceof Error ? err.message : String(err));
-    } finally {
-      stop(target?.server);
+  const failed = new Map<string, string>();
+  const stacks: Stack[] = [];
+  try {
+    for (const { name, start } of starts) {
+      try {
+        stacks.push({ target: await start(), notes: [], echo: [], seq: [], rss: { before: NaN, growth: NaN, end: NaN } });
+      } catch (err) {
+        failed.set(name, err instanceof Error ? err.message : String(err));
+      }
     }
-  }
+    const xtermOnly = await buildXtermOnly();
+    const xtermOnlyMs = new Map<string, number[]>(xtermOnly.map((x) => [x.version, []]));
 
+    for (const s of stacks) s.echo = (await attempt(s.target, s.notes, 'echo', measureEcho)) ?? [];
+    for (let round = 1; round <= SEQ_RUNS; round++) {
+      for (const s of stacks) {
+        const ms = await attempt(s.target, s.notes, `seq run ${round}`, measureSeq);
+        if (ms !== undefined) s.seq.push(ms);
+      }
+      for (const x of xtermOnly) xtermOnlyMs.get(x.version)?.push(await measureXtermOnly(x));
+    }
+    for (const s of stacks) {
+      s.rss = (await attempt(s.target, s.notes, 'yes', (page) => measureYesRss(page, s.target.server.pid))) ?? s.rss;
+    }
+    report(stacks, failed, xtermOnlyMs);
+  } finally {
+    for (const s of stacks) stop(s.target.server);
+  }
+}
+
+function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyMs: Map<string, number[]>): void {
+  const results = new Map<string, Result | string>(failed);
+  for (const s of stacks) results.set(s.target.name, summarize(s));
   const fmt = (r: Result | string | undefined, pick: (r: Result) => number, digits = 1): string =>
     r === undefined ? '-' : typeof r === 'string' ? 'n/a' : pick(r).toFixed(digits);
   const rows: Array<[string, (r: Result) => number, number]> = [
@@ -334,11 +409,36 @@ async function main(): Promise<void> {
   for (const [name, r] of results) {
     if (typeof r === 'string') console.log(`${name}: could not be measured: ${r}`);
     else {
-      console.log(`${name}: seq runs (ms): ${r.seqRuns || 'none completed'}`);
+      console.log(`${name}: seq runs (ms, in order): ${r.seqRuns || 'none completed'}`);
       for (const note of r.notes) console.log(`${name}: ${note}`);
     }
   }
-  console.log('goals: echo p50 ≤ wetty, throughput ≥ wetty, RSS growth < 20 MB');
+  for (const [version, runs] of xtermOnlyMs) {
+    console.log(`${version} alone, same bytes in ${XTERM_ONLY_CHUNK / 1024} KiB writes, no network: median ${median(runs).toFixed(0)} ms (runs ${runs.map(Math.round).join('/')})`);
+  }
+
+  // One verdict per goal of issue #3.
+  const l = typeof labrun === 'object' ? labrun : undefined;
+  const w = typeof wetty === 'object' ? wetty : undefined;
+  const verdict = (goal: string, met: boolean | undefined, detail: string): void =>
+    console.log(`verdict: ${goal}: ${met === undefined ? 'not measured' : met ? 'met' : 'NOT met'} (${detail})`);
+  verdict(
+    'echo p50 ≤ wetty',
+    l && w && Number.isFinite(l.echoP50 + w.echoP50) ? l.echoP50 <= w.echoP50 : undefined,
+    `labrun ${l?.echoP50.toFixed(1)} ms, wetty ${w?.echoP50.toFixed(1)} ms`,
+  );
+  let why = '';
+  const x6 = median(xtermOnlyMs.get('xterm 6 (labrun)') ?? []);
+  const x5 = median(xtermOnlyMs.get('xterm 5 (wetty)') ?? []);
+  if (l && w && Number.isFinite(x6 + x5)) {
+    why = `; gap ${(l.seqMs - w.seqMs).toFixed(0)} ms, of which xterm 6 alone is ${(x6 - x5).toFixed(0)} ms slower than xterm 5 on the same bytes`;
+  }
+  verdict(
+    'throughput ≥ wetty',
+    l && w && Number.isFinite(l.mbPerS + w.mbPerS) ? l.mbPerS >= w.mbPerS : undefined,
+    `labrun ${l?.mbPerS.toFixed(2)} MB/s, wetty ${w?.mbPerS.toFixed(2)} MB/s, medians of ${SEQ_RUNS} interleaved runs${why}`,
+  );
+  verdict('server RSS growth under yes < 20 MB', l && Number.isFinite(l.rssGrowthMb) ? l.rssGrowthMb < 20 : undefined, `labrun ${l?.rssGrowthMb.toFixed(1)} MB`);
 }
 
 await main();
