@@ -41,13 +41,15 @@ export const NO_RETRY_CLOSE_CODES: readonly number[] = [
  * UTF-16 chars so server and client count the same unit). The client acks every ACK_BATCH_BYTES it
  * has rendered; the server pauses the pty above HIGH_WATERMARK unacked bytes and resumes below
  * LOW_WATERMARK. VS Code's 100 kB / 5 kB let the client's queue run dry on every pause (stop-and-go:
- * `seq 1 300000` took 1.1-1.8 s against 0.9-1.1 s in bench/terminal.ts); resuming at half the window keeps
- * ~128 kB queued while the server restarts, and the most ever in flight (~320 kB with one batch)
- * stays below the ~500 kB at which xterm.js turns sluggish, so Ctrl-C still lands promptly.
+ * `seq 1 300000` took 1.1-1.8 s against 0.9-1.1 s in bench/terminal.ts). 256 kB / 128 kB still left
+ * xterm idle ~20-40 ms per seq run waiting for the resumed output (measured in the page: time from
+ * the ack that emptied its queue to the next frame); resuming at 256 kB of 384 kB brought that to 0.
+ * The most ever in flight (~450 kB with one 64 KiB batch) stays below the ~500 kB at which xterm.js
+ * turns sluggish, so Ctrl-C still lands promptly. wetty's 2 MB / 512 kB was not measurably faster.
  */
 export const FlowControl = {
-  HIGH_WATERMARK_BYTES: 256_000,
-  LOW_WATERMARK_BYTES: 128_000,
+  HIGH_WATERMARK_BYTES: 384_000,
+  LOW_WATERMARK_BYTES: 256_000,
   ACK_BATCH_BYTES: 5_000,
 } as const;
 

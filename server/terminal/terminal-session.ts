@@ -18,7 +18,7 @@ import { signalSession } from './process-group.ts';
 import { ScrollbackRing } from './scrollback-ring.ts';
 
 /**
- * Socket send-buffer watermarks: acks already bound what is in flight to ~320 kB, so a buffer past
+ * Socket send-buffer watermarks: acks already bound what is in flight to ~450 kB, so a buffer past
  * 1 MiB means a client that acks bytes it never read; stop feeding it until the kernel drains.
  */
 const WS_BUFFER_HIGH_BYTES = 1024 * 1024;
