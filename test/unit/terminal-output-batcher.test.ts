@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OutputBatcher } from '../../server/terminal/output-batcher.ts';
+import { OutputBatcher, STREAM_DELAY_MS, STREAM_MIN_BYTES } from '../../server/terminal/output-batcher.ts';
 
 const b = (s: string): Buffer => Buffer.from(s);
 
@@ -50,6 +50,23 @@ test('OutputBatcher sends output at once right after a keystroke, then batches a
   assert.deepEqual(sent, ['l', 's']);
   advance(5);
   assert.deepEqual(sent, ['l', 's', 'x']);
+});
+
+test('OutputBatcher holds output longer while a command streams, and only then', (t) => {
+  const { batcher, sent, advance } = setup(t);
+  const big = 'x'.repeat(STREAM_MIN_BYTES);
+  batcher.push(b(big));
+  advance(5); // the ordinary delay: nothing streamed before
+  assert.deepEqual(sent, [big]);
+  batcher.push(b('y'));
+  advance(5);
+  assert.deepEqual(sent, [big], 'right after a big frame the stream delay applies');
+  advance(STREAM_DELAY_MS - 5);
+  assert.deepEqual(sent, [big, 'y']);
+  advance(STREAM_DELAY_MS + 1); // a quiet moment: the stream is over
+  batcher.push(b('z'));
+  advance(5);
+  assert.deepEqual(sent, [big, 'y', 'z']);
 });
 
 test('OutputBatcher flushes early once a batch is big enough', (t) => {
