@@ -10,10 +10,11 @@
 export const BATCH_DELAY_MS = 2;
 /**
  * While a command streams (the previous frame was big and went out moments ago), hold output this
- * long instead, so frames grow from ~15 kB to ~30 kB: `seq 1 300000` then takes ~80 frames and ~50
- * acks instead of ~160 and ~110, and rendered in 700 ms against 756 ms (medians of 7 interleaved runs
- * in headless Chromium, wetty 668 ms). Interactive output never waits this long: an echo is sent at
- * once, and a first chunk after a pause gets BATCH_DELAY_MS.
+ * long instead, so frames grow: `seq 1 300000` took ~110 frames and ~60 acks instead of ~145 and
+ * ~105, and each frame costs the page an event, a write and an ack. Measured in headless Chromium,
+ * medians of interleaved runs: a fixed 8 ms alone, 700 ms against 756 ms (7 runs); with the 384/256 kB
+ * watermarks, 619 ms against 738 ms, wetty 649 ms (9 runs). Interactive output never waits this long:
+ * an echo is sent at once, and the first chunk after a quiet moment gets BATCH_DELAY_MS.
  */
 export const STREAM_DELAY_MS = 8;
 /** A flush at least this big, no longer than STREAM_DELAY_MS before the next chunk, marks a stream. */
