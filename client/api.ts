@@ -166,6 +166,8 @@ export const api = {
   setJoinOpen: (id: string, open: boolean): Promise<ClassView> => call(ClassView, `/api/classes/${enc(id)}/join`, { method: 'POST', body: { open } }),
   endClass: (id: string): Promise<unknown> => call(z.unknown(), `/api/classes/${enc(id)}/end`, { method: 'POST', body: {} }),
   broadcast: (id: string, message: string): Promise<unknown> => call(z.unknown(), `/api/classes/${enc(id)}/broadcast`, { method: 'POST', body: { message } }),
+  resetLearner: (id: string, learnerId: string, stepId: string): Promise<unknown> =>
+    call(z.unknown(), `/api/classes/${enc(id)}/learners/${enc(learnerId)}/reset`, { method: 'POST', body: { stepId } }),
   sizePool: (id: string, size: number, force: boolean): Promise<{ ok: boolean; message: string }> =>
     call(PoolPlan, `/api/classes/${enc(id)}/pool`, { method: 'POST', body: { size, force } }),
 };

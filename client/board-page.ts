@@ -48,11 +48,19 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
   const grid = h('div', { class: 'board-grid' });
   const summary = h('p', { class: 'board-summary' });
   const watchTitle = h('strong');
+  const resetSelect = h('select', { attrs: { name: 'reset-step', 'aria-label': 'Reset to step' } });
+  const resetBtn = h('button', { class: 'button', text: 'Reset to step', attrs: { type: 'button', 'data-action': 'reset-learner', title: 'A fresh sandbox with every earlier step solved; progress is kept' } });
   const watchHost = h('div', { class: 'term-host' });
   const watchPanel = h(
     'section',
     { class: 'watch-panel is-hidden-panel', attrs: { 'aria-label': 'Learner terminal' } },
-    h('div', { class: 'watch-bar' }, watchTitle, h('span', { class: 'muted', text: 'read-only, live' }), h('button', { class: 'button', text: 'Close', attrs: { type: 'button' }, on: { click: () => stopWatching() } })),
+    h(
+      'div',
+      { class: 'watch-bar' },
+      watchTitle,
+      h('span', { class: 'muted', text: 'read-only, live' }),
+      h('span', { class: 'watch-actions' }, resetBtn, resetSelect, h('button', { class: 'button', text: 'Close', attrs: { type: 'button' }, on: { click: () => stopWatching() } })),
+    ),
     watchHost,
   );
 
@@ -107,6 +115,21 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
     act(api.broadcast(classId, text).then(() => (message.value = '')));
   });
 
+  resetBtn.addEventListener('click', () => {
+    const learnerId = watching?.learnerId;
+    const step = state.header?.steps.find((s) => s.id === resetSelect.value);
+    if (!learnerId || !step) return;
+    if (!confirm(`Give ${watchTitle.textContent ?? 'this learner'} a fresh sandbox at step "${step.title}"? Their containers and files are replaced; their progress is kept.`)) return;
+    resetBtn.disabled = true;
+    resetBtn.textContent = 'Resetting…';
+    act(
+      api.resetLearner(classId, learnerId, step.id).finally(() => {
+        resetBtn.disabled = false;
+        resetBtn.textContent = 'Reset to step';
+      }),
+    );
+  });
+
   const stopWatching = (): void => {
     watching?.handle.dispose();
     watching = undefined;
@@ -116,6 +139,8 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
   const watch = (row: LearnerRow): void => {
     stopWatching();
     watchTitle.textContent = row.name;
+    resetSelect.replaceChildren(...(state.header?.steps ?? []).map((s, i) => h('option', { attrs: { value: s.id }, text: `${i + 1}. ${s.title}` })));
+    if (row.currentStep) resetSelect.value = row.currentStep;
     watchPanel.classList.remove('is-hidden-panel');
     const handle = mountTerminal(watchHost, { url: wsUrl(`/ws/terminal?lab=${encodeURIComponent(info.labId)}&learner=${encodeURIComponent(row.learnerId)}`) });
     watching = { learnerId: row.learnerId, handle };

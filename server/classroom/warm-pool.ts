@@ -136,6 +136,8 @@ export class WarmPool {
       return Promise.resolve(sb);
     }
     const waiting = new Promise<Sandbox>((resolve, reject) => p.waiting.push({ learnerId, resolve, reject }));
+    // More learners than the head count: prepare one for this learner too (they wait meanwhile).
+    this.fill(p);
     this.changed(p);
     return waiting;
   }

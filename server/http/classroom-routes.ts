@@ -1,7 +1,7 @@
 // Classroom routes. Public: the join API a learner's browser calls from the join link (look a code up,
 // join with a display name → own session cookie). Instructor only (the token's cookie): create a
 // class, list classes, open/close its join code, end it (destroying its sandboxes), broadcast a
-// message, size its warm pool. Anyone signed in: /api/me, who the browser is.
+// message, size its warm pool, reset a learner to a step. Anyone signed in: /api/me, who the browser is.
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { Catalog, Lab } from '../labs/catalog.ts';
@@ -10,6 +10,7 @@ import type { Store } from '../store/store.ts';
 import { classHeader, type ClassEvents } from '../classroom/class-events.ts';
 import type { ClassInfo, ClassStore } from '../classroom/class-store.ts';
 import { MAX_DISPLAY_NAME, cleanDisplayName, normalizeJoinCode } from '../classroom/join-code.ts';
+import { resetLearner } from '../classroom/reset-learner.ts';
 import type { WarmPool } from '../classroom/warm-pool.ts';
 import { Auth } from './auth.ts';
 import { HttpError } from './http-error.ts';
@@ -34,6 +35,7 @@ const JoinBody = z.strictObject({ name: z.string().max(MAX_DISPLAY_NAME * 4) });
 const CreateBody = z.strictObject({ labId: z.string().min(1), name: z.string().max(MAX_CLASS_NAME).optional() });
 const JoinOpenBody = z.strictObject({ open: z.boolean() });
 const BroadcastBody = z.strictObject({ message: z.string().trim().min(1).max(MAX_BROADCAST) });
+const ResetBody = z.strictObject({ stepId: z.string().min(1) });
 const PoolBody = z.strictObject({ size: z.number().int().min(0).max(500), force: z.boolean().optional() });
 
 function joinUrl(req: Request, code: string): string {
@@ -157,10 +159,12 @@ export function classroomRouter(ctx: ClassroomContext): Router {
   instructor.post('/:classId/end', async (req, res) => {
     const cls = classById(ctx, req);
     ctx.classes.end(cls.id);
+    // Drain the pool first: it turns away learners still waiting for a seat, whose sessions would
+    // otherwise keep their removal waiting.
+    if (!ctx.classes.classes().some((c) => c.labId === cls.labId && c.endedAt === null)) await ctx.pool.drain(cls.labId);
     const learners = ctx.classes.learners(cls.id);
     const results = await Promise.allSettled(learners.map((l) => ctx.sessions.destroy(l.learnerId, cls.labId)));
     const failed = results.filter((x) => x.status === 'rejected').length;
-    if (!ctx.classes.classes().some((c) => c.labId === cls.labId && c.endedAt === null)) await ctx.pool.drain(cls.labId);
     for (const l of learners) ctx.events.publish(cls.id, { type: 'sandbox', learnerId: l.learnerId, state: 'ended', at: Date.now() });
     if (failed > 0) ctx.log(`warning: ${failed} sandbox(es) of class ${cls.id} could not be removed; labrun sandbox reaping will`);
     const updated = ctx.classes.byId(cls.id) ?? cls;
@@ -173,6 +177,22 @@ export function classroomRouter(ctx: ClassroomContext): Router {
     const body = parseBody(BroadcastBody, req.body);
     ctx.events.publish(cls.id, { type: 'broadcast', message: body.message, at: Date.now() });
     res.json({ sent: true });
+  });
+
+  instructor.post('/:classId/learners/:learnerId/reset', async (req, res) => {
+    const cls = classById(ctx, req);
+    if (cls.endedAt !== null) throw new HttpError('the class has ended', 409);
+    const learner = ctx.classes.learner(String(req.params.learnerId));
+    if (!learner || learner.classId !== cls.id) throw new HttpError(`no learner '${String(req.params.learnerId)}' in this class`, 404);
+    const lab = ctx.catalog.byId(cls.labId);
+    if (!lab) throw new HttpError(`the class's lab '${cls.labId}' is not on this server`, 404);
+    const body = parseBody(ResetBody, req.body);
+    const step = lab.steps.find((s) => s.id === body.stepId);
+    if (!step) throw new HttpError(`stepId: lab '${lab.id}' has no step '${body.stepId}'`, 400);
+    ctx.log(`resetting ${learner.learnerId} (${learner.displayName}) in ${lab.id} to step ${step.id}`);
+    await resetLearner(ctx, learner.learnerId, lab, step);
+    ctx.events.learner({ type: 'step-opened', learnerId: learner.learnerId, stepId: step.id, at: Date.now() });
+    res.json({ learnerId: learner.learnerId, currentStep: step.id });
   });
 
   instructor.post('/:classId/pool', (req, res) => {

@@ -15,7 +15,7 @@ import { EventsClient, OPEN_TIMEOUT_MS, TermClient, upgradeStatus } from './http
 import { call, copyLab, field, signIn, startServer } from './http-fixture.ts';
 
 const LEARNERS = 10;
-/** One sandbox per learner plus one for a late namesake, prepared two at a time. */
+/** One sandbox per learner plus one for a late namesake, prepared two at a time (the reset learner's are made on demand). */
 const POOL_SIZE = LEARNERS + 1;
 const POOL_TIMEOUT_MS = 300_000;
 const CHECK_ATTEMPTS = 3;
@@ -170,6 +170,23 @@ test('a class of ten: pool, concurrent joins, checks, events, isolation and the 
     const bad = await call(url, undefined, 'POST', `/api/join/${code}`, { name: '   ' });
     assert.equal(bad.status, 400);
     assert.equal((await call(url, undefined, 'POST', '/api/join/ZZZZZZ', { name: 'x' })).status, 404);
+  });
+
+  await t.test('the instructor resets a learner to step 2: a fresh sandbox with step 1 solved, progress kept', async () => {
+    const namesake = await call(url, undefined, 'POST', `/api/join/${code}`, { name: 'Reset me' });
+    assert.equal(namesake.status, 201);
+    const id = field(namesake.body, 'learnerId');
+    const cookie = (namesake.setCookie ?? '').split(';')[0] ?? '';
+    assert.equal((await call(url, cookie, 'POST', `/api/classes/${classId}/learners/${id}/reset`, { stepId: 'compose-namespaces' })).status, 403, 'not for learners');
+    const reset = await call(url, owner, 'POST', `/api/classes/${classId}/learners/${id}/reset`, { stepId: 'compose-namespaces' });
+    assert.equal(reset.status, 200, JSON.stringify(reset.body));
+    const lab = await call(url, cookie, 'GET', `/api/labs/${fx.labId}`);
+    assert.match(JSON.stringify(lab.body), /"currentStep":"compose-namespaces"/);
+    const term = await TermClient.open(`${wsBase}/ws/terminal?lab=${fx.labId}`, { Origin: url, Cookie: cookie });
+    term.type('docker ps --format "{{.Names}}" && echo listed-$((1+1))\r');
+    await term.waitFor(/dummynginx\s+listed-2/);
+    await term.close();
+    await board.waitFor('the reset learner on step 2', (es) => es.some((e) => e.type === 'step-opened' && e.learnerId === id && e.stepId === 'compose-namespaces'));
   });
 
   await t.test('a closed join code turns new learners away; ending the class removes every sandbox and session', async () => {
