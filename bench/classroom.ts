@@ -2,6 +2,7 @@
 // the time to fill the warm pool, join → first shell prompt from the pool as p50/p95 — a few learners
 // arriving one at a time, then the rest all at once — host memory per learner (MemAvailable delta:
 // idle pool sandbox, then with the seed lab's two-nginx stack up in every sandbox), and the server's RSS.
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,23 @@ const MIB = 1024 ** 2;
 
 const memAvailable = (): number => parseMemAvailable(readFileSync('/proc/meminfo', 'utf8')) ?? NaN;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: MIB, GiB: 1024 * MIB, kB: 1000, MB: 1e6, GB: 1e9 };
+/**
+ * Memory the lab's sandbox containers use by their own cgroups (docker stats; nested containers
+ * included), averaged: steadier than MemAvailable deltas on a machine others use too.
+ */
+function cgroupMemoryPerSandbox(lab: string): number {
+  const names = execFileSync('docker', ['ps', '--filter', `label=${LABEL.lab}=${lab}`, '--format', '{{.Names}}'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  if (names.length === 0) return NaN;
+  const out = execFileSync('docker', ['stats', '--no-stream', '--format', '{{.MemUsage}}', ...names], { encoding: 'utf8' });
+  let total = 0;
+  for (const line of out.split('\n').filter(Boolean)) {
+    const m = /^([\d.]+)\s*([KMG]i?B|B|kB)/.exec(line.trim());
+    if (m) total += Number(m[1]) * (UNITS[m[2] ?? 'B'] ?? 1);
+  }
+  return total / names.length;
+}
+
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
@@ -79,7 +97,7 @@ try {
   console.log(`warm pool of ${N}: ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (2 at a time)`);
   await sleep(SETTLE_MS);
   const memPool = memAvailable();
-  console.log(`host memory per idle pool sandbox: ${((memBefore - memPool) / N / MIB).toFixed(0)} MiB (MemAvailable ${(memBefore / MIB).toFixed(0)} → ${(memPool / MIB).toFixed(0)} MiB)`);
+  console.log(`host memory per idle pool sandbox: ${((memBefore - memPool) / N / MIB).toFixed(0)} MiB by MemAvailable (${(memBefore / MIB).toFixed(0)} → ${(memPool / MIB).toFixed(0)} MiB), ${(cgroupMemoryPerSandbox(labId) / MIB).toFixed(0)} MiB by the containers' cgroups`);
 
   // A learner arrives: join, then open the terminal and wait for the prompt.
   const arrive = async (i: number): Promise<{ ws: WebSocket; ms: number }> => {
@@ -131,7 +149,7 @@ try {
   console.log(`${N} stacks up (docker compose up -d, all at once): ${((performance.now() - t1) / 1000).toFixed(1)} s`);
   await sleep(SETTLE_MS);
   const memStacks = memAvailable();
-  console.log(`host memory per learner with the two-nginx stack up: ${((memBefore - memStacks) / N / MIB).toFixed(0)} MiB`);
+  console.log(`host memory per learner with the two-nginx stack up: ${((memBefore - memStacks) / N / MIB).toFixed(0)} MiB by MemAvailable, ${(cgroupMemoryPerSandbox(labId) / MIB).toFixed(0)} MiB by the containers' cgroups`);
   console.log(`server RSS: ${(process.memoryUsage().rss / MIB).toFixed(0)} MiB with ${N} learners connected (was ${(rssBefore / MIB).toFixed(0)} MiB; includes this bench's own clients)`);
 
   const t2 = performance.now();
