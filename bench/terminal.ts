@@ -322,14 +322,14 @@ interface Stack {
 }
 
 function summarize(s: Stack): Result {
-  const seq = [...s.seq].sort((a, b) => a - b);
+  const seq = s.seq.filter(Number.isFinite).sort((a, b) => a - b);
   const echo = [...s.echo].sort((a, b) => a - b);
   const seqMs = percentile(seq, 50);
   return {
     echoP50: percentile(echo, 50),
     echoP99: percentile(echo, 99),
     seqMs,
-    seqRuns: s.seq.map((t) => Math.round(t)).join('/'),
+    seqRuns: s.seq.map((t) => (Number.isFinite(t) ? Math.round(t) : 'failed')).join('/'),
     mbPerS: seqBytes(SEQ_N) / 1e6 / (seqMs / 1000),
     rssBeforeMb: s.rss.before,
     rssGrowthMb: s.rss.growth,
@@ -371,8 +371,8 @@ async function main(): Promise<void> {
     for (const s of stacks) s.echo = (await attempt(s.target, s.notes, 'echo', measureEcho)) ?? [];
     for (let round = 1; round <= SEQ_RUNS; round++) {
       for (const s of stacks) {
-        const ms = await attempt(s.target, s.notes, `seq run ${round}`, measureSeq);
-        if (ms !== undefined) s.seq.push(ms);
+        // A failed run stays in place as NaN, so rounds still pair up across stacks.
+        s.seq.push((await attempt(s.target, s.notes, `seq run ${round}`, measureSeq)) ?? NaN);
       }
       for (const x of xtermOnly) xtermOnlyMs.get(x.version)?.push(await measureXtermOnly(x));
     }
@@ -436,8 +436,9 @@ function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyMs: Map<s
   const ws = stacks.find((s) => s.target.name === 'wetty')?.seq ?? [];
   if (l && w) {
     // Paired by round: each pair ran back to back, under the same load.
-    const pairs = Math.min(ls.length, ws.length);
-    const wins = ls.slice(0, pairs).filter((ms, i) => ms <= (ws[i] ?? Infinity)).length;
+    const paired = ls.map((ms, i) => [ms, ws[i] ?? NaN] as const).filter(([a, b]) => Number.isFinite(a + b));
+    const pairs = paired.length;
+    const wins = paired.filter(([a, b]) => a <= b).length;
     why += `; labrun faster in ${wins} of ${pairs} rounds`;
   }
   if (l && w && Number.isFinite(x6 + x5)) {
