@@ -17,6 +17,10 @@ export interface ServerConfig {
   trustedOrigins: string[];
   token: string;
   limits: { memoryBytes?: number; nanoCpus?: number; pidsLimit?: number };
+  /** Idle time after which a learner's sandbox is removed (progress stays); 0 = never. */
+  idleTtlMs: number;
+  /** How long before that the learner is warned. */
+  idleWarningMs: number;
 }
 
 export class ConfigError extends Error {
@@ -33,6 +37,8 @@ const FLAGS = {
   memory: { env: 'LABRUN_SANDBOX_MEMORY', repeat: false },
   cpus: { env: 'LABRUN_SANDBOX_CPUS', repeat: false },
   pids: { env: 'LABRUN_SANDBOX_PIDS', repeat: false },
+  'idle-ttl': { env: 'LABRUN_IDLE_TTL', repeat: false },
+  'idle-warning': { env: 'LABRUN_IDLE_WARNING', repeat: false },
 } as const;
 type FlagName = keyof typeof FLAGS;
 
@@ -49,7 +55,12 @@ export const SERVE_USAGE = `usage: labrun serve [options]
   --token T             access token (default: 32 random bytes, hex; env LABRUN_TOKEN)
   --memory SIZE         memory limit per sandbox, e.g. 2g or 1536m (env LABRUN_SANDBOX_MEMORY)
   --cpus N              CPUs per sandbox, e.g. 1.5 (env LABRUN_SANDBOX_CPUS)
-  --pids N              process limit per sandbox (env LABRUN_SANDBOX_PIDS)`;
+  --pids N              process limit per sandbox (env LABRUN_SANDBOX_PIDS)
+  --idle-ttl TIME       remove a learner's sandbox after this long without activity (typing, checks, opening
+                        a step), e.g. 45m, 2h, 90s; 0 = never (default 45m; env LABRUN_IDLE_TTL). Progress
+                        is kept and the next visit starts a fresh sandbox
+  --idle-warning TIME   warn the learner this long before (default 5m, at most a third of the TTL;
+                        env LABRUN_IDLE_WARNING)`;
 
 function isFlag(name: string): name is FlagName {
   return Object.hasOwn(FLAGS, name);
@@ -79,6 +90,21 @@ function readFlags(argv: string[]): Map<FlagName, string[]> {
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** Default idle TTL: a long lunch break, not a forgotten laptop overnight. */
+const DEFAULT_IDLE_TTL = '45m';
+/** Default warning: enough time to come back to the keyboard. */
+const DEFAULT_IDLE_WARNING = '5m';
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+const duration = z
+  .string()
+  .regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, 'must be a duration like 45m, 2h, 90s or 0')
+  .transform((s) => {
+    const m = /^([\d.]+)(ms|s|m|h)?$/.exec(s);
+    // A bare number is minutes, the unit people think of for an idle timeout.
+    return Math.round(Number(m?.[1]) * (DURATION_UNITS[m?.[2] ?? 'm'] ?? 60_000));
+  });
 
 const origin = z.string().transform((s, ctx) => {
   let url: URL;
@@ -115,6 +141,8 @@ const schema = z.object({
     .optional(),
   cpus: z.coerce.number().positive('must be a positive number of CPUs').optional(),
   pids: z.coerce.number().int().positive('must be a positive whole number').optional(),
+  'idle-ttl': duration,
+  'idle-warning': duration,
 });
 
 /**
@@ -137,6 +165,8 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     memory: pick('memory'),
     cpus: pick('cpus'),
     pids: pick('pids'),
+    'idle-ttl': pick('idle-ttl') ?? DEFAULT_IDLE_TTL,
+    'idle-warning': pick('idle-warning') ?? DEFAULT_IDLE_WARNING,
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
@@ -157,5 +187,8 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
       ...(c.cpus !== undefined && { nanoCpus: Math.round(c.cpus * 1e9) }),
       ...(c.pids !== undefined && { pidsLimit: c.pids }),
     },
+    idleTtlMs: c['idle-ttl'],
+    // A warning longer than the TTL would greet every new sandbox; a third keeps short TTLs sensible.
+    idleWarningMs: Math.min(c['idle-warning'], Math.floor(c['idle-ttl'] / 3)),
   };
 }
