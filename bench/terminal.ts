@@ -144,11 +144,14 @@ interface XtermOnly {
   css: string;
 }
 
-/** Bundles bench/terminal/xterm-only.ts with our xterm 6 and, once wetty is installed, with its xterm 5. */
+/** Bundles bench/terminal/xterm-only.ts with our xterm and, once wetty is installed, with wetty's. */
+const LABRUN_XTERM = "labrun's xterm";
+const WETTY_XTERM = "wetty's xterm";
+
 async function buildXtermOnly(): Promise<XtermOnly[]> {
-  const variants = [{ version: 'xterm 6 (labrun)', dir: join(ROOT, 'node_modules/@xterm/xterm') }];
+  const variants = [{ version: LABRUN_XTERM, dir: join(ROOT, 'node_modules/@xterm/xterm') }];
   const wettyXterm = join(WETTY_PREFIX, 'node_modules/xterm');
-  if (existsSync(wettyXterm)) variants.push({ version: 'xterm 5 (wetty)', dir: wettyXterm });
+  if (existsSync(wettyXterm)) variants.push({ version: WETTY_XTERM, dir: wettyXterm });
   const out: XtermOnly[] = [];
   for (const { version, dir } of variants) {
     const pkg: unknown = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'));
@@ -430,8 +433,8 @@ function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyMs: Map<s
     `labrun ${l?.echoP50.toFixed(1)} ms, wetty ${w?.echoP50.toFixed(1)} ms`,
   );
   let why = '';
-  const x6 = median(xtermOnlyMs.get('xterm 6 (labrun)') ?? []);
-  const x5 = median(xtermOnlyMs.get('xterm 5 (wetty)') ?? []);
+  const x6 = median(xtermOnlyMs.get(LABRUN_XTERM) ?? []);
+  const x5 = median(xtermOnlyMs.get(WETTY_XTERM) ?? []);
   const ls = stacks.find((s) => s.target.name === 'labrun')?.seq ?? [];
   const ws = stacks.find((s) => s.target.name === 'wetty')?.seq ?? [];
   if (l && w) {
@@ -443,8 +446,8 @@ function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyMs: Map<s
   }
   if (l && w && Number.isFinite(x6 + x5)) {
     const gap = l.seqMs - w.seqMs;
-    why += `; xterm 6 alone takes ${(x6 - x5).toFixed(0)} ms more than xterm 5 on the same bytes`;
-    if (gap > 0 && gap <= x6 - x5) why += `, more than the ${gap.toFixed(0)} ms gap: the gap is xterm 6's, not the transport's`;
+    why += `; labrun's xterm alone takes ${(x6 - x5).toFixed(0)} ms more than wetty's on the same bytes`;
+    if (gap > 0 && gap <= x6 - x5) why += `, more than the ${gap.toFixed(0)} ms gap: the gap is the xterm version's, not the transport's`;
   }
   verdict(
     'throughput ≥ wetty',

@@ -1,5 +1,5 @@
 // Bench page for the xterm.js parser/renderer alone, no network: bench/terminal.ts bundles it twice,
-// once with our @xterm/xterm 6 and once with `@xterm/xterm` aliased to the xterm 5 that wetty ships,
+// once with our @xterm/xterm and once with `@xterm/xterm` aliased to the xterm that wetty ships,
 // to tell how much of a throughput gap is the xterm version rather than our transport.
 import { Terminal } from '@xterm/xterm';
 
