@@ -19,6 +19,9 @@ export type ClassHeader = z.infer<typeof ClassHeader>;
 export const SandboxState = z.enum(['none', 'waiting', 'starting', 'ready', 'failed', 'ended']);
 export type SandboxState = z.infer<typeof SandboxState>;
 
+export const SessionNoticeKind = z.enum(['idle-warning', 'idle-stopped', 'extended', 'ended']);
+export type SessionNoticeKind = z.infer<typeof SessionNoticeKind>;
+
 export const PoolStatus = z.object({
   target: z.number(),
   ready: z.number(),
@@ -39,6 +42,9 @@ export const ClassEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('sandbox'), learnerId: z.string(), state: SandboxState, at: z.number() }),
   z.object({ type: z.literal('broadcast'), message: z.string(), at: z.number() }),
   z.object({ type: z.literal('pool'), pool: PoolStatus }),
+  // What happened to a learner's session that the learner must be told: an idle warning, their idle
+  // sandbox stopped, the instructor extended or ended it. Goes to the board and to that learner's page.
+  z.object({ type: z.literal('session'), learnerId: z.string(), kind: SessionNoticeKind, message: z.string(), at: z.number() }),
 ]);
 export type ClassEvent = z.infer<typeof ClassEvent>;
 /** Events about one learner (the ones the board folds into a row). */
@@ -125,6 +131,9 @@ export function reduceBoard(state: BoardState, e: ClassEvent): BoardState {
       return updateRow(state, e.learnerId, (r) => (r.done.includes(e.stepId) ? r : { ...r, done: [...r.done, e.stepId], lastActivity: Math.max(r.lastActivity, e.at) }));
     case 'sandbox':
       return updateRow(state, e.learnerId, (r) => ({ ...r, sandbox: e.state }));
+    case 'session':
+      // The 'sandbox' events that follow carry the state; an extension is the instructor's, not the learner's, activity.
+      return state;
   }
 }
 

@@ -18,6 +18,8 @@ export function sandboxState(s: SessionState): SandboxState {
 
 export class ClassEvents {
   private readonly listeners = new Map<string, Set<Listener>>();
+  /** learnerId → the learner's own pages (session notices only). */
+  private readonly personal = new Map<string, Set<Listener>>();
   /** learnerId → classId; learners never change class, so entries never go stale. */
   private readonly classOf = new Map<string, string | null>();
 
@@ -51,8 +53,29 @@ export class ClassEvents {
     if (classId !== null) this.publish(classId, e);
   }
 
+  /** Calls `fn` for the session notices meant for one learner (any mode); returns the unsubscribe function. */
+  subscribeLearner(learnerId: string, fn: Listener): () => void {
+    let set = this.personal.get(learnerId);
+    if (!set) {
+      set = new Set();
+      this.personal.set(learnerId, set);
+    }
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0) this.personal.delete(learnerId);
+    };
+  }
+
+  /** Tells a learner (their open pages) and their class's board what happened to their session. */
+  notice(e: Extract<ClassEvent, { type: 'session' }>): void {
+    for (const fn of this.personal.get(e.learnerId) ?? []) fn(e);
+    this.learner(e);
+  }
+
   dispose(): void {
     this.listeners.clear();
+    this.personal.clear();
   }
 }
 

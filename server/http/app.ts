@@ -10,9 +10,12 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { WebSocketServer } from 'ws';
 import type { ClassEvent } from '../../shared/classroom-events.ts';
-import { closeReason } from '../../shared/protocol.ts';
+import { CloseCode, closeReason, parseClientFrame } from '../../shared/protocol.ts';
+import type { WebSocket } from 'ws';
 import { ClassEvents, classHistory, sandboxState } from '../classroom/class-events.ts';
 import { ClassStore } from '../classroom/class-store.ts';
+import { IdleReaper } from '../classroom/idle-reaper.ts';
+import { ENDED_MESSAGE, RECLAIMED_MESSAGE, warningMessage } from '../classroom/idle-policy.ts';
 import { POOL_LEARNER, WarmPool } from '../classroom/warm-pool.ts';
 import type { ServerConfig } from '../config.ts';
 import { loadCatalog } from '../labs/catalog.ts';
@@ -86,7 +89,38 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
       for (const c of activeClassesOf(labId)) events.publish(c.id, { type: 'pool', pool: status });
     },
   });
-  const sessions = new LabSessions({ driver, log, seat: (learnerId, lab) => (learnerId === learner ? undefined : pool.take(learnerId, lab)) });
+  // Live terminal sockets per `${learnerId}:${labId}`, so a stopped session's page is told why.
+  const terminalSockets = new Map<string, Set<WebSocket>>();
+  const closeTerminals = (learnerId: string, labId: string, message: string): void => {
+    // 4404: the session is gone, so the page must not reconnect into a fresh sandbox behind the learner's back.
+    for (const ws of terminalSockets.get(`${learnerId}:${labId}`) ?? []) ws.close(CloseCode.UnknownSession, closeReason(message));
+  };
+  /** Stops a learner's sandbox (idle, or the instructor ended it): progress stays; the page says why. */
+  const stopSession = async (learnerId: string, labId: string, kind: 'idle-stopped' | 'ended'): Promise<void> => {
+    const message = kind === 'ended' ? ENDED_MESSAGE : RECLAIMED_MESSAGE;
+    log(`${kind === 'ended' ? 'ending' : 'reclaiming the idle sandbox of'} ${learnerId} in ${labId}`);
+    idle.forget(learnerId, labId);
+    events.notice({ type: 'session', learnerId, kind, message, at: Date.now() });
+    closeTerminals(learnerId, labId, message);
+    await sessions.destroy(learnerId, labId);
+  };
+  const idle = new IdleReaper({
+    policy: { ttlMs: config.idleTtlMs, warningMs: config.idleWarningMs },
+    log,
+    onWarn: (learnerId, _labId, msLeft) => events.notice({ type: 'session', learnerId, kind: 'idle-warning', message: warningMessage(msLeft), at: Date.now() }),
+    onReclaim: (learnerId, labId) => stopSession(learnerId, labId, 'idle-stopped'),
+  });
+  const sessions = new LabSessions({
+    driver,
+    log,
+    seat: (learnerId, lab) => (learnerId === learner ? undefined : pool.take(learnerId, lab)),
+    onActivity: (learnerId, labId) => idle.touch(learnerId, labId),
+  });
+  // A sandbox that becomes a learner's starts its idle clock; one that goes away stops it.
+  sessions.subscribe((e) => {
+    if (e.status.state === 'ready') idle.track(e.learnerId, e.labId);
+    else if (e.status.state === 'none') idle.forget(e.learnerId, e.labId);
+  });
   // The board hears of sandbox state changes, not of every progress tick while one starts.
   const lastState = new Map<string, string>();
   sessions.subscribe((e) => {
@@ -111,6 +145,7 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
       log(`warning: could not look for sandboxes from an earlier run: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+  for (const s of sessions.live()) idle.track(s.learnerId, s.labId);
   const terminals = new TerminalManager();
   const auth = new Auth(config.token, (secret) => {
     const member = classes.learnerBySecret(secret);
@@ -119,7 +154,7 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
     if (!member || !cls || cls.endedAt !== null) return undefined;
     return { learnerId: member.learnerId, classId: cls.id, labId: cls.labId };
   });
-  const classroom: ClassroomContext = { catalog, store, classes, sessions, events, pool, log };
+  const classroom: ClassroomContext = { catalog, store, classes, sessions, events, pool, idle, stopSession, log };
   const policy: OriginPolicy = { boundHost: config.host, trustedOrigins: config.trustedOrigins };
 
   const app = express();
@@ -223,7 +258,22 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
         return;
       }
       const sb = sandbox;
-      terminals.attach(ws, `${learnerId}:${lab.id}`, (cols, rows) => sb.openTerminal(cols, rows));
+      const key = `${learnerId}:${lab.id}`;
+      let sockets = terminalSockets.get(key);
+      if (!sockets) terminalSockets.set(key, (sockets = new Set()));
+      const mine = sockets;
+      mine.add(ws);
+      ws.on('close', () => {
+        mine.delete(ws);
+        if (mine.size === 0 && terminalSockets.get(key) === mine) terminalSockets.delete(key);
+      });
+      // Typing is activity; resizes and flow-control acks are not (a streaming `watch` is not a learner).
+      ws.on('message', (data, isBinary) => {
+        if (isBinary) return;
+        const frame = parseClientFrame(String(data));
+        if (frame.ok && frame.frame.type === 'input') idle.touch(learnerId, lab.id);
+      });
+      terminals.attach(ws, key, (cols, rows) => sb.openTerminal(cols, rows));
       // The sandbox is up: run the setup of the step the learner is on (once per sandbox).
       const step = lab.steps.find((s) => s.id === store.getProgress(learnerId, lab.id).currentStep) ?? lab.steps[0];
       if (step) sessions.openStep(learnerId, lab, step).catch((err: unknown) => log(`setup of ${lab.id}/${step.id} failed: ${err instanceof Error ? err.message : String(err)}`));
@@ -233,8 +283,21 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   /**
    * `/ws/events?class=<id>`: the instructor gets the class's history, then every event live; a learner
    * of the class gets only what is meant for everyone (the class header and broadcasts).
+   * `/ws/events` with no class: the caller's own session notices, live.
    */
   function eventsUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, principal: Principal): void {
+    // No class: the caller's own session notices (idle warnings, a stopped sandbox), in any mode.
+    if (!url.searchParams.has('class')) {
+      if (closing) return void socket.destroy();
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const unsubscribe = events.subscribeLearner(principal.learnerId, (e) => {
+          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(e));
+        });
+        ws.on('close', unsubscribe);
+        ws.on('error', () => ws.terminate());
+      });
+      return;
+    }
     const cls = classes.byId(url.searchParams.get('class') ?? '');
     if (!cls) return rejectUpgrade(socket, 404, `no class '${url.searchParams.get('class') ?? ''}'`);
     const member = principal.member?.classId === cls.id;
@@ -282,6 +345,7 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   const close = (): Promise<void> =>
     (closed ??= (async () => {
       closing = true;
+      idle.dispose();
       for (const s of upgrading) s.destroy();
       await pool.dispose();
       await terminals.dispose();

@@ -1,7 +1,7 @@
 // Classroom routes. Public: the join API a learner's browser calls from the join link (look a code up,
 // join with a display name → own session cookie). Instructor only (the token's cookie): create a
 // class, list classes, open/close its join code, end it (destroying its sandboxes), broadcast a
-// message, size its warm pool, reset a learner to a step. Anyone signed in: /api/me, who the browser is.
+// message, size its warm pool, reset a learner to a step, extend a learner's idle time or end their session. Anyone signed in: /api/me, who the browser is.
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { Catalog, Lab } from '../labs/catalog.ts';
@@ -12,6 +12,8 @@ import type { ClassInfo, ClassStore } from '../classroom/class-store.ts';
 import { MAX_DISPLAY_NAME, cleanDisplayName, normalizeJoinCode } from '../classroom/join-code.ts';
 import { resetLearner } from '../classroom/reset-learner.ts';
 import type { WarmPool } from '../classroom/warm-pool.ts';
+import type { IdleReaper } from '../classroom/idle-reaper.ts';
+import { leftText } from '../classroom/idle-policy.ts';
 import { Auth } from './auth.ts';
 import { HttpError } from './http-error.ts';
 import { parseBody } from './api-routes.ts';
@@ -28,6 +30,9 @@ export interface ClassroomContext {
   sessions: LabSessions;
   events: ClassEvents;
   pool: WarmPool;
+  idle: IdleReaper;
+  /** Removes a learner's sandbox and tells their page why; progress stays. */
+  stopSession: (learnerId: string, labId: string, kind: 'idle-stopped' | 'ended') => Promise<void>;
   log: (line: string) => void;
 }
 
@@ -36,6 +41,9 @@ const CreateBody = z.strictObject({ labId: z.string().min(1), name: z.string().m
 const JoinOpenBody = z.strictObject({ open: z.boolean() });
 const BroadcastBody = z.strictObject({ message: z.string().trim().min(1).max(MAX_BROADCAST) });
 const ResetBody = z.strictObject({ stepId: z.string().min(1) });
+/** Longest single extension: a whole workshop day. */
+const MAX_EXTEND_MINUTES = 8 * 60;
+const ExtendBody = z.strictObject({ minutes: z.number().int().min(0).max(MAX_EXTEND_MINUTES).optional() });
 const PoolBody = z.strictObject({ size: z.number().int().min(0).max(500), force: z.boolean().optional() });
 
 function joinUrl(req: Request, code: string): string {
@@ -193,6 +201,33 @@ export function classroomRouter(ctx: ClassroomContext): Router {
     await resetLearner(ctx, learner.learnerId, lab, step);
     ctx.events.learner({ type: 'step-opened', learnerId: learner.learnerId, stepId: step.id, at: Date.now() });
     res.json({ learnerId: learner.learnerId, currentStep: step.id });
+  });
+
+  const learnerOfClass = (req: Request, cls: ClassInfo): string => {
+    const learner = ctx.classes.learner(String(req.params.learnerId));
+    if (!learner || learner.classId !== cls.id) throw new HttpError(`no learner '${String(req.params.learnerId)}' in this class`, 404);
+    return learner.learnerId;
+  };
+
+  // Extend: the learner's idle clock starts over, with `minutes` more than the TTL.
+  instructor.post('/:classId/learners/:learnerId/extend', (req, res) => {
+    const cls = classById(ctx, req);
+    const learnerId = learnerOfClass(req, cls);
+    const body = parseBody(ExtendBody, req.body);
+    const extraMs = (body.minutes ?? 0) * 60_000;
+    if (!ctx.idle.extend(learnerId, cls.labId, extraMs)) throw new HttpError('this learner has no running sandbox to extend', 409, 'It starts again when they open the lab.');
+    const deadline = ctx.idle.deadline(learnerId, cls.labId);
+    const message = deadline === null ? 'Your instructor extended your session.' : `Your instructor extended your session: your sandbox is kept for at least ${leftText(deadline - Date.now())} more, even if idle.`;
+    ctx.events.notice({ type: 'session', learnerId, kind: 'extended', message, at: Date.now() });
+    res.json({ learnerId, idleDeadline: deadline });
+  });
+
+  // End: the learner's sandbox goes; their progress and their seat in the class stay (a reload starts a fresh one).
+  instructor.post('/:classId/learners/:learnerId/end', async (req, res) => {
+    const cls = classById(ctx, req);
+    const learnerId = learnerOfClass(req, cls);
+    await ctx.stopSession(learnerId, cls.labId, 'ended');
+    res.json({ learnerId, ended: true });
   });
 
   instructor.post('/:classId/pool', (req, res) => {

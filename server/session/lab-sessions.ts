@@ -65,6 +65,8 @@ export class LabSessions {
        * one is made on demand; a promise = wait for it (the learner is "waiting for a seat").
        */
       seat?: (learnerId: string, lab: Lab) => Promise<Sandbox> | undefined;
+      /** Called when the learner opens a step or runs a check (both go through openStep): idle tracking. */
+      onActivity?: (learnerId: string, labId: string) => void;
     },
   ) {}
 
@@ -143,6 +145,11 @@ export class LabSessions {
     this.entries.delete(key);
     if (sb) await sb.destroy();
     for (const fn of this.listeners) fn({ learnerId, labId, status: { state: 'none', progress: null } });
+  }
+
+  /** The sessions that hold a sandbox now (adopted ones included). */
+  live(): { learnerId: string; labId: string }[] {
+    return [...this.entries.values()].filter((e) => e.sandbox).map((e) => ({ learnerId: e.learnerId, labId: e.labId }));
   }
 
   status(learnerId: string, labId: string): SessionStatus {
@@ -225,6 +232,7 @@ export class LabSessions {
    * in it (once per sandbox). Concurrent calls for the same step share one run.
    */
   async openStep(learnerId: string, lab: Lab, step: Step): Promise<Sandbox> {
+    this.opts.onActivity?.(learnerId, lab.id);
     const sb = await this.ensure(learnerId, lab);
     const e = this.entry(learnerId, lab.id);
     if (e.setupDone.has(step.id)) return sb;
