@@ -168,6 +168,10 @@ export const api = {
   broadcast: (id: string, message: string): Promise<unknown> => call(z.unknown(), `/api/classes/${enc(id)}/broadcast`, { method: 'POST', body: { message } }),
   resetLearner: (id: string, learnerId: string, stepId: string): Promise<unknown> =>
     call(z.unknown(), `/api/classes/${enc(id)}/learners/${enc(learnerId)}/reset`, { method: 'POST', body: { stepId } }),
+  extendLearner: (id: string, learnerId: string, minutes: number): Promise<unknown> =>
+    call(z.unknown(), `/api/classes/${enc(id)}/learners/${enc(learnerId)}/extend`, { method: 'POST', body: { minutes } }),
+  endLearner: (id: string, learnerId: string): Promise<unknown> =>
+    call(z.unknown(), `/api/classes/${enc(id)}/learners/${enc(learnerId)}/end`, { method: 'POST', body: {} }),
   sizePool: (id: string, size: number, force: boolean): Promise<{ ok: boolean; message: string }> =>
     call(PoolPlan, `/api/classes/${enc(id)}/pool`, { method: 'POST', body: { size, force } }),
 };

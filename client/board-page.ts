@@ -16,6 +16,8 @@ const IDLE_AFTER_MS = 10 * 60_000;
 const CLOCK_TICK_MS = 5000;
 /** Wait before reopening a lost event stream. */
 const RECONNECT_MS = 2000;
+/** What one "Extend" click grants on top of the idle TTL: about a long exercise's worth. */
+const EXTEND_MINUTES = 30;
 
 const SANDBOX_TEXT: Record<string, string> = { none: '—', waiting: 'waiting for a seat', starting: 'starting', ready: 'ready', failed: 'failed', ended: 'ended' };
 
@@ -50,6 +52,8 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
   const watchTitle = h('strong');
   const resetSelect = h('select', { attrs: { name: 'reset-step', 'aria-label': 'Reset to step' } });
   const resetBtn = h('button', { class: 'button', text: 'Reset to step', attrs: { type: 'button', 'data-action': 'reset-learner', title: 'A fresh sandbox with every earlier step solved; progress is kept' } });
+  const extendBtn = h('button', { class: 'button', text: `Extend ${EXTEND_MINUTES} min`, attrs: { type: 'button', 'data-action': 'extend-learner', title: 'Keep this learner\'s sandbox even if idle: their idle clock starts over with extra time' } });
+  const endSessionBtn = h('button', { class: 'button', text: 'End session', attrs: { type: 'button', 'data-action': 'end-learner', title: 'Remove this learner\'s sandbox; their progress is kept' } });
   const watchHost = h('div', { class: 'term-host' });
   const watchPanel = h(
     'section',
@@ -59,7 +63,7 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
       { class: 'watch-bar' },
       watchTitle,
       h('span', { class: 'muted', text: 'read-only, live' }),
-      h('span', { class: 'watch-actions' }, resetBtn, resetSelect, h('button', { class: 'button', text: 'Close', attrs: { type: 'button' }, on: { click: () => stopWatching() } })),
+      h('span', { class: 'watch-actions' }, extendBtn, endSessionBtn, resetBtn, resetSelect, h('button', { class: 'button', text: 'Close', attrs: { type: 'button' }, on: { click: () => stopWatching() } })),
     ),
     watchHost,
   );
@@ -128,6 +132,17 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
         resetBtn.textContent = 'Reset to step';
       }),
     );
+  });
+
+  extendBtn.addEventListener('click', () => {
+    const learnerId = watching?.learnerId;
+    if (learnerId) act(api.extendLearner(classId, learnerId, EXTEND_MINUTES));
+  });
+  endSessionBtn.addEventListener('click', () => {
+    const learnerId = watching?.learnerId;
+    if (!learnerId) return;
+    if (!confirm(`End ${watchTitle.textContent ?? 'this learner'}'s session? Their sandbox is removed; their progress is kept, and reloading their page starts a fresh one.`)) return;
+    act(api.endLearner(classId, learnerId));
   });
 
   const stopWatching = (): void => {

@@ -55,11 +55,13 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
     layout,
   );
   void listenForBroadcasts(banner);
+  listenForSessionNotices(banner);
 
   // ---- status line: the sandbox's progress while it starts, then the connection's state ----
   let sessionMsg: string | null = 'Starting your sandbox…';
   let terminalMsg: string | null = null;
   let notice: string | undefined;
+  let terminalClosed = false;
   const paintStatus = (): void => {
     const text = sessionMsg ?? terminalMsg;
     statusLine.replaceChildren(...(text ? [h('span', { text })] : []), ...(notice ? [h('span', { class: 'notice', text: notice })] : []));
@@ -71,6 +73,7 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
     pollTimer = undefined;
     try {
       const s = await api.session(lab.id);
+      if (terminalClosed) return;
       sessionMsg = sessionText(s);
       notice = s.notice;
       paintStatus();
@@ -88,7 +91,9 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
     url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/terminal?lab=${encodeURIComponent(lab.id)}`,
     onStatus: (s: TerminalStatus) => {
       terminalMsg = terminalStatusText(s);
-      if (terminalMsg === null) sessionMsg = null;
+      // Closed for good (e.g. the sandbox was stopped): the close reason is the news, not the session's state.
+      terminalClosed = s.state === 'closed';
+      if (terminalMsg === null || terminalClosed) sessionMsg = null;
       else startPolling();
       paintStatus();
     },
@@ -289,6 +294,42 @@ async function listenForBroadcasts(banner: HTMLElement): Promise<void> {
       banner.replaceChildren(
         h('span', { class: 'broadcast-from', text: 'From your instructor:' }),
         h('span', { class: 'broadcast-text', text: e.message }),
+        h('button', { class: 'button', text: 'OK', attrs: { type: 'button' }, on: { click: () => banner.classList.add('is-hidden-panel') } }),
+      );
+      banner.classList.remove('is-hidden-panel');
+    };
+    ws.onclose = (ev) => {
+      if (ev.code !== 1000) setTimeout(connect, BROADCAST_RECONNECT_MS);
+    };
+  };
+  connect();
+}
+
+/**
+ * The learner's own session notices (every mode): an idle warning, their sandbox stopped, the
+ * instructor extending or ending their session — shown in the banner. Typing dismisses the idle
+ * warning, since typing is what keeps the sandbox.
+ */
+function listenForSessionNotices(banner: HTMLElement): void {
+  let warningShown = false;
+  document.addEventListener(
+    'keydown',
+    () => {
+      if (!warningShown) return;
+      warningShown = false;
+      banner.classList.add('is-hidden-panel');
+    },
+    { capture: true },
+  );
+  const connect = (): void => {
+    const ws = new WebSocket(wsUrl('/ws/events'));
+    ws.onmessage = (ev: MessageEvent<unknown>) => {
+      const e = parseClassEvent(typeof ev.data === 'string' ? ev.data : '');
+      if (e?.type !== 'session') return;
+      warningShown = e.kind === 'idle-warning';
+      banner.replaceChildren(
+        h('span', { class: 'broadcast-from', text: 'Your sandbox:' }),
+        h('span', { class: 'broadcast-text', attrs: { 'data-session-notice': e.kind }, text: e.message }),
         h('button', { class: 'button', text: 'OK', attrs: { type: 'button' }, on: { click: () => banner.classList.add('is-hidden-panel') } }),
       );
       banner.classList.remove('is-hidden-panel');

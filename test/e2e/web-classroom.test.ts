@@ -34,7 +34,7 @@ function collectErrors(page: Page, into: string[]): void {
   });
 }
 
-test('instructor and learner in two browsers: join by link, run, check, board, watch, broadcast', async (t) => {
+test('instructor and learner in two browsers: join by link, run, check, board, watch, broadcast, extend and end', async (t) => {
   if (!requireChromium(t) || !requireDocker(t)) return;
   mkdirSync(ARTIFACTS, { recursive: true });
   const fx = makeFixture(t);
@@ -108,6 +108,18 @@ test('instructor and learner in two browsers: join by link, run, check, board, w
     await teacher.locator('.broadcast-form button[type="submit"]').click();
     await learner.locator('.broadcast-banner .broadcast-text', { hasText: 'Break until 11:00' }).waitFor({ timeout: OUTPUT_TIMEOUT_MS });
     await learner.screenshot({ path: path.join(ARTIFACTS, 'classroom-lesson-broadcast.png') });
+  });
+
+  await t.test('the instructor extends, then ends the learner\'s session; the learner\'s page says so', async () => {
+    await teacher.locator('[data-action="extend-learner"]').click();
+    await learner.locator('.broadcast-banner [data-session-notice="extended"]').waitFor({ timeout: OUTPUT_TIMEOUT_MS });
+    teacher.once('dialog', (d) => void d.accept());
+    await teacher.locator('[data-action="end-learner"]').click();
+    await learner.locator('.broadcast-banner [data-session-notice="ended"]').waitFor({ timeout: OUTPUT_TIMEOUT_MS });
+    await waitForText(learner, '.term-status', /instructor ended your session/);
+    // The board hears the sandbox is gone once it is removed (the notice goes out before the removal).
+    await waitForText(teacher, 'tr[data-learner] .sandbox-cell', /—/);
+    await learner.screenshot({ path: path.join(ARTIFACTS, 'classroom-lesson-ended.png') });
   });
 
   assert.deepEqual(errors.filter((e) => !/WebSocket/.test(e)), []);
