@@ -44,12 +44,6 @@ else
   args+=(--mtu="$(cat /sys/class/net/eth0/mtu 2>/dev/null || echo 1500)")
 fi
 
-# sudo and other tools warn when the machine's own name does not resolve; with no network Docker
-# writes only localhost into /etc/hosts.
-if ! grep -qw "$(hostname)" /etc/hosts 2>/dev/null; then
-  echo "127.0.1.1 $(hostname)" >> /etc/hosts 2>/dev/null || true
-fi
-
 # An isolated sandbox's /root is an empty folder on its own disk at first: give it the shell setup.
 [ -e /root/.bashrc ] || cp /etc/labrun/bashrc /root/.bashrc
 [ -e /root/.profile ] || cp /etc/skel/.profile /root/.profile 2>/dev/null || true
