@@ -19,7 +19,8 @@ import { ENDED_MESSAGE, RECLAIMED_MESSAGE, warningMessage } from '../classroom/i
 import { POOL_LEARNER, WarmPool } from '../classroom/warm-pool.ts';
 import type { ServerConfig } from '../config.ts';
 import { loadCatalog } from '../labs/catalog.ts';
-import { DindDriver } from '../sandbox/dind.ts';
+import { DEFAULT_DISK_BYTES, DEFAULT_LIMITS, DindDriver } from '../sandbox/dind.ts';
+import { hostResources } from '../classroom/host-resources.ts';
 import type { Sandbox, SandboxDriver } from '../sandbox/sandbox.ts';
 import { LabSessions } from '../session/lab-sessions.ts';
 import { Store } from '../store/store.ts';
@@ -94,6 +95,13 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
     driver,
     classes,
     log,
+    resources: () =>
+      hostResources({
+        isolation,
+        stateDir: config.dataDir,
+        pidsLimit: config.limits.pidsLimit ?? DEFAULT_LIMITS.pidsLimit,
+        diskBytes: config.diskBytes ?? DEFAULT_DISK_BYTES,
+      }),
     onStatus: (labId, status) => {
       for (const c of activeClassesOf(labId)) events.publish(c.id, { type: 'pool', pool: status });
     },
