@@ -4,7 +4,7 @@
 // after checking they fit (memory, disk, addresses, process ids). Seating hands a ready sandbox to a learner — recorded in SQLite,
 // since its Docker label stays "pool" — or queues the learner ("waiting for a seat") until one is ready.
 import type { PoolStatus } from '../../shared/classroom-events.ts';
-import type { Lab } from '../labs/catalog.ts';
+import { sandboxSpec, type Lab } from '../labs/catalog.ts';
 import type { Sandbox, SandboxDriver } from '../sandbox/sandbox.ts';
 import { planCapacity, type CapacityPlan, type Resource } from './capacity.ts';
 import type { ClassStore } from './class-store.ts';
@@ -179,7 +179,7 @@ export class WarmPool {
       const { lab } = p;
       this.track(
         this.opts.driver
-          .create({ labId: lab.id, learnerId: POOL_LEARNER, workspace: lab.workspace, ...(lab.filesDir !== undefined && { filesDir: lab.filesDir }), images: lab.images })
+          .create(sandboxSpec(lab, POOL_LEARNER))
           .then(
             async (sb) => {
               p.preparing--;

@@ -48,6 +48,12 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   pidsLimit: 1024,
 };
 
+/**
+ * Network of the sandbox engine that sandboxes of labs with `egress: true` join; made, with the host
+ * rules that keep it from this host, private ranges and other sandboxes, by scripts/ensure-sandbox-engine.sh.
+ */
+export const EGRESS_NETWORK = 'labrun-egress';
+
 /** Room for a lab's images, a few stacks and the learner's files; the image file is sparse, so unused room costs nothing. */
 export const DEFAULT_DISK_BYTES = 10 * 1024 ** 3;
 
@@ -441,7 +447,8 @@ export class DindDriver implements SandboxDriver {
   private async placeIsolated(id: string, spec: SandboxSpec, progress: (step: SandboxProgress['step'], message: string) => void): Promise<Placement> {
     const owner = await this.remapIds();
     await copyImage(this.imageEngine, this.ctx.engine, this.image, (line) => progress('images', line));
-    const hostConfig = isolatedHostConfig();
+    if (spec.egress) await this.assertEgressNetwork();
+    const hostConfig = { ...isolatedHostConfig(), ...(spec.egress && { NetworkMode: EGRESS_NETWORK }) };
     const disk = diskPaths(this.ctx, id);
     await mkdir(join(this.ctx.stateDir, 'disks'), { recursive: true });
     if (spec.images.length > 0) {
@@ -451,7 +458,7 @@ export class DindDriver implements SandboxDriver {
         sandboxImage: this.image,
         images: spec.images,
         imageEngine: this.imageEngine,
-        build: { hostConfig, disk: { sizeBytes: this.diskBytes, owner } },
+        build: { hostConfig: isolatedHostConfig(), disk: { sizeBytes: this.diskBytes, owner } },
         ...(this.resolveImages ? { resolveImages: this.resolveImages } : {}),
         log: (line) => progress('images', line),
       });
@@ -463,6 +470,19 @@ export class DindDriver implements SandboxDriver {
     }
     await mountDisk(disk.image, disk.mountPoint, owner);
     return { hostConfig, binds: diskBinds(disk.mountPoint), owner, seeding: false };
+  }
+
+  /** The egress network and its filter rules are the host's setup (scripts/ensure-sandbox-engine.sh), not ours. */
+  private async assertEgressNetwork(): Promise<void> {
+    await this.ctx.engine
+      .getNetwork(EGRESS_NETWORK)
+      .inspect()
+      .catch((err: unknown) => {
+        throw new SandboxError(
+          `this lab asks for egress, but the sandbox engine has no ${EGRESS_NETWORK} network (${errorMessage(err)})`,
+          'Run scripts/ensure-docker.sh as root: it creates the network and the host rules that keep egress away from this host and other sandboxes.',
+        );
+      });
   }
 
   /** Trusted: a bridge network and a volume on the host engine; the golden folder is copied in by the entrypoint. */

@@ -17,6 +17,8 @@ export interface SandboxSpec {
   filesDir?: string;
   /** Images the lab's stacks use; they are preloaded into the inner daemon, never pulled per learner. */
   images: string[];
+  /** Reach outside addresses (to pull or build); never the host, the server or other sandboxes. Default false. */
+  egress?: boolean;
 }
 
 export interface SandboxLimits {

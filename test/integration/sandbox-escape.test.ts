@@ -5,9 +5,9 @@
 // would fail if the protection it claims were switched off. Attacks that succeed on trusted are made
 // harmless: values are rewritten unchanged, the clock is set to the time it already is, the host-side
 // program only writes into a folder this test made, a moved process is killed at once.
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm, statfs } from 'node:fs/promises';
@@ -253,6 +253,13 @@ const ATTACKS: Attack[] = [
     worked: ({ result }) => assert.match(result.stdout, new RegExp(LISTENER_REPLY)),
   },
   {
+    name: 'call the kernel without a seccomp filter (the second wall behind the user namespace)',
+    run: async (l) => ({ result: await sh(l.attacker, 'grep -E "^Seccomp:" /proc/self/status') }),
+    // 2 = a filter is in force (labrun's profile); 0 = every syscall reaches the kernel.
+    refused: /^Seccomp:\s+2$/m,
+    worked: ({ result }) => assert.match(result.stdout, /^Seccomp:\s+0$/m),
+  },
+  {
     name: 'route to an address outside the machine',
     run: async (l) => ({ result: await sh(l.attacker, `ip route get ${OUTSIDE_ADDRESS}`) }),
     refused: /RTNETLINK answers: Network is unreachable/,
@@ -349,3 +356,63 @@ async function hostFree(): Promise<number> {
   const s = await statfs('/var/lib');
   return s.bavail * s.bsize;
 }
+
+/**
+ * A stand-in for "the internet": a network namespace of this test's own with an address from
+ * TEST-NET-2 (RFC 5737), reached from the host over a veth pair, serving one reply over HTTP.
+ */
+async function fakeOutside(t: TestContext): Promise<{ address: string; port: number; reply: string }> {
+  const tag = randomBytes(2).toString('hex');
+  const ns = `lrout-${tag}`;
+  const [hostEnd, nsEnd] = [`lro${tag}h`, `lro${tag}n`];
+  const address = '198.51.100.1';
+  const reply = `outside-${randomBytes(4).toString('hex')}`;
+  const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+  ip('netns', 'add', ns);
+  t.after(() => {
+    server.kill('SIGKILL');
+    execFileSync('ip', ['netns', 'del', ns], { stdio: 'pipe' });
+  });
+  ip('link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', nsEnd, 'netns', ns);
+  ip('addr', 'add', '198.51.100.254/24', 'dev', hostEnd);
+  ip('link', 'set', hostEnd, 'up');
+  ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', nsEnd);
+  ip('-n', ns, 'link', 'set', nsEnd, 'up');
+  ip('-n', ns, 'link', 'set', 'lo', 'up');
+  ip('-n', ns, 'route', 'add', 'default', 'via', '198.51.100.254');
+  const port = 8080;
+  const server = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', `require('node:http').createServer((q, s) => s.end('${reply}\\n')).listen(${port}, '${address}', () => console.log('listening'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    server.stdout.once('data', () => resolve());
+    server.once('exit', (code) => reject(new Error(`the outside listener exited (${code})`)));
+  });
+  return { address, port, reply };
+}
+
+describe('escape suite: a lab with egress', () => {
+  test('reaches an outside address, but not this host, nor another sandbox on the egress network', async (t) => {
+    if (!requireDocker(t)) return;
+    const outside = await fakeOutside(t);
+    const driver = new DindDriver({ stateDir: join(stateDir, 'e'), diskBytes: DISK_BYTES });
+    const spec = (learnerId: string, images: string[]) => ({ labId: LAB_ID, learnerId, workspace: 'escape', images, egress: true });
+    const [attacker, victim] = await Promise.all([driver.create(spec('egress-attacker', [])), driver.create(spec('egress-victim', ['nginx:latest']))]);
+    t.after(() => Promise.all([attacker.destroy(), victim.destroy()]));
+
+    const out1 = await sh(attacker, `curl -sS -m 5 http://${outside.address}:${outside.port}/`);
+    assert.equal(out1.stdout.trim(), outside.reply, `egress did not reach the outside address: ${out(out1)}`);
+
+    const toHost = await sh(attacker, `for a in $(ip route | awk '/^default/ {print $3}') ${hostBridgeAddresses().join(' ')}; do curl -sS -m 2 "http://$a:${listenerPort}/"; done; true`);
+    assert.doesNotMatch(toHost.stdout, new RegExp(LISTENER_REPLY), `an egress sandbox reached a service on the host: ${out(toHost)}`);
+    assert.match(toHost.stderr, /curl: \((7|28)\)/);
+
+    // The other learner serves a page on their egress address; they reach it themselves, the attacker does not.
+    const served = await sh(victim, 'docker run -d -p 8080:80 nginx:latest >/dev/null && ip -4 -o addr show eth0 | awk \'{print $4}\' | cut -d/ -f1');
+    const victimAddress = served.stdout.trim();
+    assert.match(victimAddress, /^10\.214\.\d+\.\d+$/, out(served));
+    const own = await sh(victim, `for i in $(seq 1 50); do curl -s -m 2 http://${victimAddress}:8080/ && exit 0; sleep 0.2; done; exit 1`);
+    assert.match(own.stdout, /Welcome to nginx!/, 'control: the page is up');
+    const cross = await sh(attacker, `curl -sS -m 3 http://${victimAddress}:8080/`);
+    assert.doesNotMatch(cross.stdout, /Welcome to nginx!/, `one sandbox reached another over the egress network: ${out(cross)}`);
+    assert.match(cross.stderr, /curl: \(28\)/);
+  });
+});
