@@ -4,6 +4,7 @@ import { ConfigError, SERVE_USAGE, parseConfig } from '../config.ts';
 import { LabError, loadCatalog } from '../labs/catalog.ts';
 import { SANDBOX_IMAGE, ensureImages } from '../images/ensure-images.ts';
 import { createServer } from './app.ts';
+import { ClientBundleError, ensureClientBundle } from './client-bundle.ts';
 
 function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -24,6 +25,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if (err instanceof ConfigError) {
       console.error(`labrun serve: ${err.message}\n\n${SERVE_USAGE}`);
       return 2;
+    }
+    throw err;
+  }
+
+  // Before anything slow (images) and before listening: the printed URL must lead to a working page.
+  try {
+    await ensureClientBundle((line) => console.log(line));
+  } catch (err) {
+    if (err instanceof ClientBundleError) {
+      console.error(`labrun serve: ${err.message}\n${err.hint}`);
+      return 1;
     }
     throw err;
   }
