@@ -47,6 +47,19 @@ class Run {
     }
   }
 
+  /** The exit code or signal; rejects, with the output, when the process is still running after `timeoutMs`. */
+  async exit(timeoutMs: number): Promise<number | NodeJS.Signals> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs / 1000} s; output:\n${this.output}`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Whether any process of the group is still alive. */
   groupAlive(): boolean {
     try {
@@ -109,7 +122,6 @@ test('a newcomer: fresh clone, npm start, the printed URL shows the catalog', as
     const server = start(t, 'npm', ['start'], clone, env('start'));
     const [, url] = await server.waitFor(/labrun is ready: (http\S+)/, READY_TIMEOUT_MS);
     assert.ok(url);
-    assert.match(server.output, /building the web client \(dist\/client\/ is missing\)/);
     const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
     t.after(() => browser.close());
     const page = await browser.newPage();
@@ -125,6 +137,7 @@ test('a newcomer: fresh clone, npm start, the printed URL shows the catalog', as
     assert.match(await card.locator('h2').innerText(), /How Compose services talk to each other/);
     assert.doesNotMatch(await page.locator('body').innerText(), /not built/);
     assert.deepEqual(failed, []);
+    assert.match(server.output, /building the web client \(dist\/client\/ is missing\)…\n/);
     // Ctrl-C: npm re-raises the signal its script ended on, so npm itself ends by SIGINT; labrun inside
     // shut down cleanly when it said so and the group is empty.
     assert.equal(await server.stop('SIGINT'), 'SIGINT', server.output);
@@ -150,14 +163,15 @@ test('a newcomer: fresh clone, npm start, the printed URL shows the catalog', as
   await t.test('labrun validate and labrun images work as written', async () => {
     for (const args of [['validate'], ['images']]) {
       const run = start(t, 'bin/labrun', args, clone, {});
-      assert.equal(await run.exited, 0, `labrun ${args.join(' ')}:\n${run.output}`);
+      assert.equal(await run.exit(READY_TIMEOUT_MS), 0, `labrun ${args.join(' ')}:\n${run.output}`);
     }
   });
 
   await t.test('a client that cannot build fails labrun serve at start, with the error and a hint', async () => {
     writeFileSync(path.join(clone, 'client/main.ts'), 'export const broken = ;\n');
     const server = start(t, 'bin/labrun', ['serve'], clone, env('broken'));
-    assert.equal(await server.exited, 1, server.output);
+    // The build fails in about a second, before images or sandboxes are looked at.
+    assert.equal(await server.exit(60_000), 1, server.output);
     assert.match(server.output, /labrun serve: the web client did not build: .*client\/main\.ts:1:\d+/s);
     assert.match(server.output, /npm run build/);
     assert.doesNotMatch(server.output, /labrun is ready/);
