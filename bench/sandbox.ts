@@ -18,7 +18,8 @@ import { SANDBOX_IMAGE } from '../server/images/ensure-images.ts';
 import { resolveImageNames } from '../server/images/recipes.ts';
 import { measure, reportUnmeasured, unmeasured } from './measure.ts';
 
-const ROUNDS = 5;
+/** Sandboxes per measurement; LABRUN_BENCH_ROUNDS=1 makes .ci/run's quick pass. */
+const ROUNDS = Number(process.env.LABRUN_BENCH_ROUNDS ?? 5);
 const EXEC_RUNS = 20;
 const IMAGES = ['nginx:latest'];
 const LAB_ID = `bench-sandbox-${randomBytes(3).toString('hex')}`;
