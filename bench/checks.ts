@@ -9,7 +9,7 @@ import { CheckSchema } from '../server/labs/schema.ts';
 import { runStepChecks } from '../server/checks/run-step.ts';
 import { DindDriver } from '../server/sandbox/dind.ts';
 import type { Sandbox } from '../server/sandbox/sandbox.ts';
-import { measure, reportUnmeasured, unmeasured } from './measure.ts';
+import { measure, reportUnmeasured, unmeasured } from './support/measure.ts';
 
 const RUNS = 20;
 const STATE_DIR = join(tmpdir(), 'labrun-bench-sandboxes');

@@ -14,7 +14,7 @@ import { parseConfig } from '../server/config.ts';
 import { createServer } from '../server/http/app.ts';
 import { DindDriver } from '../server/sandbox/dind.ts';
 import { LABEL } from '../server/sandbox/naming.ts';
-import { measure, reportUnmeasured, unmeasured } from './measure.ts';
+import { measure, reportUnmeasured, unmeasured } from './support/measure.ts';
 
 const N = Number(process.env.LABRUN_BENCH_CLASS ?? 30);
 /** Learners who arrive one after another before the rest of the class bursts in. */
@@ -35,15 +35,30 @@ const UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: MIB, GiB: 1024 * M
  * included), averaged: steadier than MemAvailable deltas on a machine others use too.
  */
 function cgroupMemoryPerSandbox(lab: string): number {
-  const names = execFileSync('docker', ['ps', '--filter', `label=${LABEL.lab}=${lab}`, '--format', '{{.Names}}'], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  if (names.length === 0) return NaN;
-  const out = execFileSync('docker', ['stats', '--no-stream', '--format', '{{.MemUsage}}', ...names], { encoding: 'utf8' });
-  let total = 0;
-  for (const line of out.split('\n').filter(Boolean)) {
-    const m = /^([\d.]+)\s*([KMG]i?B|B|kB)/.exec(line.trim());
-    if (m) total += Number(m[1]) * (UNITS[m[2] ?? 'B'] ?? 1);
+  // Isolated sandboxes live on labrun's own engine, trusted ones on the default one: ask both.
+  for (const host of [config.sandboxEngine, undefined]) {
+    const docker = (args: string[]): string => execFileSync('docker', [...(host ? ['-H', host] : []), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    let names: string[];
+    try {
+      names = docker(['ps', '--filter', `label=${LABEL.lab}=${lab}`, '--format', '{{.Names}}']).split('\n').filter(Boolean);
+    } catch {
+      continue; // that engine does not answer
+    }
+    if (names.length === 0) continue;
+    let total = 0;
+    for (const line of docker(['stats', '--no-stream', '--format', '{{.MemUsage}}', ...names]).split('\n').filter(Boolean)) {
+      const m = /^([\d.]+)\s*([KMG]i?B|B|kB)/.exec(line.trim());
+      if (m) total += Number(m[1]) * (UNITS[m[2] ?? 'B'] ?? 1);
+    }
+    return total / names.length;
   }
-  return total / names.length;
+  return NaN;
+}
+
+/** "N MiB by the containers' cgroups", or why that could not be measured. */
+function cgroupText(lab: string): string {
+  const bytes = cgroupMemoryPerSandbox(lab);
+  return Number.isFinite(bytes) ? `${(bytes / MIB).toFixed(0)} MiB by the containers' cgroups` : "the containers' cgroups could not be read (no sandbox found on either engine)";
 }
 
 function pct(sorted: number[], p: number): number {
@@ -108,7 +123,7 @@ try {
   }
   await sleep(SETTLE_MS);
   const memPool = memAvailable();
-  if (seats > 0) console.log(`host memory per idle pool sandbox: ${((memBefore - memPool) / seats / MIB).toFixed(0)} MiB by MemAvailable (${(memBefore / MIB).toFixed(0)} → ${(memPool / MIB).toFixed(0)} MiB), ${(cgroupMemoryPerSandbox(labId) / MIB).toFixed(0)} MiB by the containers' cgroups`);
+  if (seats > 0) console.log(`host memory per idle pool sandbox: ${((memBefore - memPool) / seats / MIB).toFixed(0)} MiB by MemAvailable (${(memBefore / MIB).toFixed(0)} → ${(memPool / MIB).toFixed(0)} MiB), ${cgroupText(labId)}`);
 
   // A learner arrives: join, then open the terminal and wait for the prompt.
   const arrive = async (i: number): Promise<{ ws: WebSocket; ms: number }> => {
@@ -175,7 +190,7 @@ try {
     console.log(`${M} stacks up (docker compose up -d, all at once): ${((performance.now() - t1) / 1000).toFixed(1)} s`);
     await sleep(SETTLE_MS);
     const memStacks = memAvailable();
-    console.log(`host memory per learner with the two-nginx stack up: ${((memBefore - memStacks) / M / MIB).toFixed(0)} MiB by MemAvailable, ${(cgroupMemoryPerSandbox(labId) / MIB).toFixed(0)} MiB by the containers' cgroups`);
+    console.log(`host memory per learner with the two-nginx stack up: ${((memBefore - memStacks) / M / MIB).toFixed(0)} MiB by MemAvailable, ${cgroupText(labId)}`);
     console.log(`server RSS: ${(process.memoryUsage().rss / MIB).toFixed(0)} MiB with ${M} learners connected (was ${(rssBefore / MIB).toFixed(0)} MiB; includes this bench's own clients)`);
   }
 

@@ -16,7 +16,7 @@ import { ensureGolden } from '../server/sandbox/golden.ts';
 import type { ExecRequest, Sandbox } from '../server/sandbox/sandbox.ts';
 import { SANDBOX_IMAGE } from '../server/images/ensure-images.ts';
 import { resolveImageNames } from '../server/images/recipes.ts';
-import { measure, reportUnmeasured, unmeasured } from './measure.ts';
+import { measure, reportUnmeasured, unmeasured } from './support/measure.ts';
 
 /** Sandboxes per measurement; LABRUN_BENCH_ROUNDS=1 makes .ci/run's quick pass. */
 const ROUNDS = Number(process.env.LABRUN_BENCH_ROUNDS ?? 5);

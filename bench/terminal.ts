@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/support/require.ts';
-import { reportUnmeasured, unmeasured } from './measure.ts';
+import { reportUnmeasured, unmeasured } from './support/measure.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
 const OUT = join(ROOT, '.cache/bench-terminal');

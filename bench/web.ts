@@ -10,7 +10,7 @@ import { CLIENT_DIR, createServer } from '../server/http/app.ts';
 import { DindDriver } from '../server/sandbox/dind.ts';
 import { LABEL } from '../server/sandbox/naming.ts';
 import { encodeClientFrame } from '../shared/protocol.ts';
-import { measure, reportUnmeasured, unmeasured } from './measure.ts';
+import { measure, reportUnmeasured, unmeasured } from './support/measure.ts';
 
 const RUNS = 50;
 const CHECK_RUNS = 10;
