@@ -15,8 +15,11 @@ import { probePrivilege, securityHostConfig, waitForDaemon } from '../server/san
 import { ensureGolden } from '../server/sandbox/golden.ts';
 import type { ExecRequest, Sandbox } from '../server/sandbox/sandbox.ts';
 import { SANDBOX_IMAGE } from '../server/images/ensure-images.ts';
+import { resolveImageNames } from '../server/images/recipes.ts';
+import { measure, reportUnmeasured, unmeasured } from './support/measure.ts';
 
-const ROUNDS = 5;
+/** Sandboxes per measurement; LABRUN_BENCH_ROUNDS=1 makes .ci/run's quick pass. */
+const ROUNDS = Number(process.env.LABRUN_BENCH_ROUNDS ?? 5);
 const EXEC_RUNS = 20;
 const IMAGES = ['nginx:latest'];
 const LAB_ID = `bench-sandbox-${randomBytes(3).toString('hex')}`;
@@ -89,52 +92,74 @@ async function loadTarPreload(tarPath: string): Promise<number> {
 
 const made: Sandbox[] = [];
 try {
-  const hostConfig = securityHostConfig(await probePrivilege(engine, SANDBOX_IMAGE));
-  const [, goldenMs] = await timed(() => ensureGolden(engine, { goldenDir: join(stateDir, 'golden'), sandboxImage: SANDBOX_IMAGE, images: IMAGES, build: { hostConfig } }));
-  row('image preload: build golden state (once per image set)', secs(goldenMs));
+  await measure('the golden state build', async () => {
+    const hostConfig = securityHostConfig(await probePrivilege(engine, SANDBOX_IMAGE));
+    const [, goldenMs] = await timed(() => ensureGolden(engine, { goldenDir: join(stateDir, 'golden'), sandboxImage: SANDBOX_IMAGE, images: IMAGES, build: { hostConfig } }));
+    row('image preload: build golden state (once per image set)', secs(goldenMs));
+  });
 
   for (const images of [[], IMAGES]) {
-    const times: number[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      const [sb, ms] = await timed(() => driver.create(spec(`seq-${i}`, images)));
-      times.push(ms);
-      await sb.destroy();
-    }
-    row(`create→ready, one at a time, ${images.length ? 'nginx preloaded (golden copy)' : 'no images'} (median of ${ROUNDS})`, secs(median(times)));
+    const label = `create→ready, one at a time, ${images.length ? 'nginx preloaded (golden copy)' : 'no images'} (median of ${ROUNDS})`;
+    await measure(label, async () => {
+      const times: number[] = [];
+      for (let i = 0; i < ROUNDS; i++) {
+        const [sb, ms] = await timed(() => driver.create(spec(`seq-${i}`, images)));
+        times.push(ms);
+        await sb.destroy();
+      }
+      row(label, secs(median(times)));
+    });
   }
 
   const tar = join(stateDir, 'images.tar');
-  const [, saveMs] = await timed(async () => pipeline(await engine.getImage(IMAGES[0] ?? '').get(), createWriteStream(tar)));
-  row('alternative preload: docker save to a tar (once)', secs(saveMs));
-  const loadTimes: number[] = [];
-  for (let i = 0; i < 3; i++) loadTimes.push(await loadTarPreload(tar));
-  row('alternative: start + docker load -i of bind-mounted tar (median of 3)', secs(median(loadTimes)));
-  const [parallelLoads, parallelLoadMs] = await timed(() => Promise.all(Array.from({ length: ROUNDS }, () => loadTarPreload(tar))));
-  row(`alternative: ${ROUNDS} × start + docker load -i in parallel (total)`, `${secs(parallelLoadMs)} (slowest ${secs(Math.max(...parallelLoads))})`);
+  const saved = await measure('the docker load -i alternative', async () => {
+    // The host engine holds the recipe's tag (labrun/nginx:latest), not the name the lab uses.
+    const [host] = await resolveImageNames(IMAGES);
+    if (!host) throw new Error(`no image for ${IMAGES.join(', ')}`);
+    const [, saveMs] = await timed(async () => pipeline(await engine.getImage(host.hostImage).get(), createWriteStream(tar)));
+    row(`alternative preload: docker save ${host.hostImage} to a tar (once)`, secs(saveMs));
+    return true;
+  });
+  if (saved) {
+    await measure('start + docker load -i, one at a time', async () => {
+      const loadTimes: number[] = [];
+      for (let i = 0; i < 3; i++) loadTimes.push(await loadTarPreload(tar));
+      row('alternative: start + docker load -i of bind-mounted tar (median of 3)', secs(median(loadTimes)));
+    });
+    await measure(`${ROUNDS} × start + docker load -i in parallel`, async () => {
+      const [parallelLoads, parallelLoadMs] = await timed(() => Promise.all(Array.from({ length: ROUNDS }, () => loadTarPreload(tar))));
+      row(`alternative: ${ROUNDS} × start + docker load -i in parallel (total)`, `${secs(parallelLoadMs)} (slowest ${secs(Math.max(...parallelLoads))})`);
+    });
+  }
 
-  const memBefore = await memAvailableKiB();
-  const [, parallelMs] = await timed(() =>
-    Promise.all(
-      Array.from({ length: ROUNDS }, async (_, i) => {
-        const sb = await driver.create(spec(`par-${i}`, IMAGES));
-        made.push(sb);
-      }),
-    ),
-  );
-  row(`${ROUNDS} created in parallel, nginx preloaded (total)`, secs(parallelMs));
-  await Promise.all(made.map((sb) => must(sb, { argv: ['docker', 'compose', 'up', '-d'], timeoutMs: 120_000 })));
-  await sleep(SETTLE_MS);
-  const memAfter = await memAvailableKiB();
-  row('host memory per idle sandbox with the seed stack up (MemAvailable Δ)', `${((memBefore - memAfter) / 1024 / made.length).toFixed(0)} MiB`);
+  await measure(`${ROUNDS} sandboxes created in parallel and their memory`, async () => {
+    const memBefore = await memAvailableKiB();
+    const [, parallelMs] = await timed(() =>
+      Promise.all(
+        Array.from({ length: ROUNDS }, async (_, i) => {
+          const sb = await driver.create(spec(`par-${i}`, IMAGES));
+          made.push(sb);
+        }),
+      ),
+    );
+    row(`${ROUNDS} created in parallel, nginx preloaded (total)`, secs(parallelMs));
+    await Promise.all(made.map((sb) => must(sb, { argv: ['docker', 'compose', 'up', '-d'], timeoutMs: 120_000 })));
+    await sleep(SETTLE_MS);
+    const memAfter = await memAvailableKiB();
+    row('host memory per idle sandbox with the seed stack up (MemAvailable Δ)', `${((memBefore - memAfter) / 1024 / made.length).toFixed(0)} MiB`);
+  });
 
   for (const sb of made.slice(1)) await sb.destroy();
   const sb = made[0];
-  if (!sb) throw new Error('no sandbox');
   const latency = async (label: string, req: ExecRequest) => {
-    await must(sb, req); // warm-up
-    const times: number[] = [];
-    for (let i = 0; i < EXEC_RUNS; i++) times.push((await timed(() => must(sb, req)))[1]);
-    row(`${label} p50 / p95 (${EXEC_RUNS} runs)`, `${median(times).toFixed(0)} / ${pct(times, 95).toFixed(0)} ms`);
+    const what = `${label} p50 / p95 (${EXEC_RUNS} runs)`;
+    if (!sb) return unmeasured(what, 'no sandbox with the seed stack up (see above)');
+    await measure(what, async () => {
+      await must(sb, req); // warm-up
+      const times: number[] = [];
+      for (let i = 0; i < EXEC_RUNS; i++) times.push((await timed(() => must(sb, req)))[1]);
+      row(what, `${median(times).toFixed(0)} / ${pct(times, 95).toFixed(0)} ms`);
+    });
   };
   await latency('exec getent hosts nginx_b in nginx_a: sandbox.exec (Engine API)', { service: 'nginx_a', argv: ['getent', 'hosts', 'nginx_b'] });
   await latency('exec getent hosts nginx_b in nginx_a: docker-compose exec -T', { argv: ['docker-compose', 'exec', '-T', 'nginx_a', 'getent', 'hosts', 'nginx_b'] });
@@ -149,3 +174,4 @@ try {
 
 console.log('\n| measurement | value |\n|---|---|');
 for (const [label, value] of rows) console.log(`| ${label} | ${value} |`);
+reportUnmeasured();

@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs';
 import { STATUS_CODES, createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { WebSocketServer } from 'ws';
 import type { ClassEvent } from '../../shared/classroom-events.ts';
@@ -26,13 +25,14 @@ import { LabSessions } from '../session/lab-sessions.ts';
 import { Store } from '../store/store.ts';
 import { TerminalManager } from '../terminal/terminal-manager.ts';
 import { apiRouter } from './api-routes.ts';
+import { CLIENT_DIR } from './client-bundle.ts';
 import { Auth, type Principal } from './auth.ts';
 import { classroomRouter, joinRouter, type ClassroomContext } from './classroom-routes.ts';
 import { HttpError, errorHandler } from './http-error.ts';
 import { isAllowedOrigin, type OriginPolicy } from './origin.ts';
 import { csrfGuard, hostGuard, requireAuth, requireInstructor, securityHeaders, tokenExchange } from './security.ts';
 
-export const CLIENT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/client');
+export { CLIENT_DIR };
 /** Largest JSON body: answers and a step id; anything bigger is a mistake or an attack. */
 const JSON_LIMIT = '64kb';
 /** Largest WebSocket message: a generous paste into the terminal. */
@@ -193,6 +193,8 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   }
   const sendIndex: express.RequestHandler = (_req, res) => {
     const index = path.join(CLIENT_DIR, 'index.html');
+    // `labrun serve` builds the bundle before it listens; only a server started some other way (a
+    // test, a bench) without `npm run build` gets here.
     if (!existsSync(index)) throw new HttpError('the web client is not built', 500, 'Run `npm run build`, then reload.', true);
     res.setHeader('Cache-Control', 'no-cache');
     res.sendFile(index);
