@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { ClassEvent } from '../../shared/classroom-events.ts';
 import { LABEL } from '../../server/sandbox/naming.ts';
-import { requireDocker } from '../support/require.ts';
+import { SANDBOX_DOCKER, requireDocker } from '../support/require.ts';
 import { EventsClient, OPEN_TIMEOUT_MS, TermClient, upgradeStatus } from './http-clients.ts';
 import { call, copyLab, field, signIn, startServer } from './http-fixture.ts';
 
@@ -21,7 +21,7 @@ const POOL_TIMEOUT_MS = 300_000;
 const CHECK_ATTEMPTS = 3;
 
 function sandboxesOf(labId: string): string[] {
-  const out = execFileSync('docker', ['ps', '-a', '--filter', `label=${LABEL.lab}=${labId}`, '--format', '{{.Names}}'], { encoding: 'utf8' });
+  const out = execFileSync('docker', [...SANDBOX_DOCKER, 'ps', '-a', '--filter', `label=${LABEL.lab}=${labId}`, '--format', '{{.Names}}'], { encoding: 'utf8' });
   return out.split('\n').filter(Boolean);
 }
 
