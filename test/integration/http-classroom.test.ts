@@ -48,7 +48,8 @@ test('a class of ten: pool, concurrent joins, checks, events, isolation and the 
   await t.test('the warm pool fills, two at a time, and reports its progress', async () => {
     const sized = await call(url, owner, 'POST', `/api/classes/${classId}/pool`, { size: POOL_SIZE });
     assert.equal(sized.status, 200, JSON.stringify(sized.body));
-    assert.match(field(sized.body, 'message'), new RegExp(`^fits: ${POOL_SIZE} sandboxes × 200 MiB`));
+    // Every limit is named with its numbers: memory, disk and process ids (addresses only for trusted sandboxes).
+    assert.match(field(sized.body, 'message'), new RegExp(`^fits for ${POOL_SIZE} sandboxes: memory: ${POOL_SIZE} × 200 MiB = .*; disk: ${POOL_SIZE} × 1024 MiB = .*; processes: ${POOL_SIZE} × 1024 = `));
     await board.waitFor(
       `${POOL_SIZE} ready`,
       (es) => {
