@@ -9,6 +9,7 @@ import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import Docker from 'dockerode';
 import { DindDriver } from '../server/sandbox/dind.ts';
 import { isolatedHostConfig, probePrivilege, securityHostConfig } from '../server/sandbox/dind-container.ts';
 import { remapIdsOf, type Isolation } from '../server/sandbox/engines.ts';
@@ -88,7 +89,7 @@ async function benchLevel(level: Isolation, driver: DindDriver): Promise<void> {
     // The first create copies the sandbox image to the sandbox engine when it is not there yet.
     const warm = await driver.create(spec('warm-up', []));
     await warm.destroy();
-    const [, ms] = await timed(() => ensureGolden(engine, { goldenDir: join(root, level[0] ?? level, 'golden'), sandboxImage: SANDBOX_IMAGE, images: IMAGES, build }));
+    const [, ms] = await timed(() => ensureGolden(engine, { goldenDir: join(root, level[0] ?? level, 'golden'), sandboxImage: SANDBOX_IMAGE, images: IMAGES, imageEngine: new Docker(), build }));
     record(level, 'golden state with nginx:latest (once per image set)', ms, secs(ms));
   });
 
