@@ -101,7 +101,7 @@ export interface DindDriverOptions {
   imageEngine?: Docker;
   /** Size of an isolated sandbox's disk (inner images and containers, workspace, /tmp). */
   diskBytes?: number;
-  /** Sandbox image; defaults to labrun/sandbox:latest. */
+  /** Sandbox image; defaults to labrun/sandbox:trixie. */
   image?: string;
   /** Longest wait for a new or restarted sandbox's inner daemon to answer. */
   readyTimeoutMs?: number;
@@ -112,7 +112,7 @@ export interface DindDriverOptions {
   goldenDir?: string;
   /**
    * Maps the image names a spec declares (nginx:latest) to the host images loaded under them
-   * (labrun/nginx:latest); by default through the recipes in images/.
+   * (labrun/nginx:trixie); by default through the recipes in images/.
    */
   resolveImages?: (names: readonly string[]) => Promise<ImageMapping[]>;
 }
