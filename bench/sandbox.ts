@@ -25,7 +25,7 @@ const SETTLE_MS = 5_000;
 
 const engine = new Docker();
 const stateDir = await mkdtemp(join(tmpdir(), 'labrun-bench-sb-'));
-const driver = new DindDriver({ stateDir, engine });
+const driver = new DindDriver({ stateDir, isolation: 'trusted' });
 const files = await mkdtemp(join(tmpdir(), 'labrun-bench-seed-'));
 await copyFile('docker-compose.yaml', join(files, 'docker-compose.yaml'));
 const spec = (learnerId: string, images: string[]) => ({ labId: LAB_ID, learnerId, workspace: 'linuxnetworks', filesDir: files, images });
@@ -89,7 +89,8 @@ async function loadTarPreload(tarPath: string): Promise<number> {
 
 const made: Sandbox[] = [];
 try {
-  const [, goldenMs] = await timed(() => ensureGolden(engine, { goldenDir: join(stateDir, 'golden'), sandboxImage: SANDBOX_IMAGE, images: IMAGES }));
+  const hostConfig = securityHostConfig(await probePrivilege(engine, SANDBOX_IMAGE));
+  const [, goldenMs] = await timed(() => ensureGolden(engine, { goldenDir: join(stateDir, 'golden'), sandboxImage: SANDBOX_IMAGE, images: IMAGES, build: { hostConfig } }));
   row('image preload: build golden state (once per image set)', secs(goldenMs));
 
   for (const images of [[], IMAGES]) {

@@ -66,6 +66,7 @@ export const LabView = z.object({
   workspace: z.string(),
   steps: z.array(StepView),
   progress: Progress,
+  isolation: z.enum(['isolated', 'trusted']),
 });
 export type LabView = z.infer<typeof LabView>;
 

@@ -17,6 +17,7 @@ const COPIED_FEEDBACK_MS = 1200;
 const SANDBOX_STEP_TEXT: Record<string, string> = {
   network: 'creating its network',
   volume: 'creating its disk',
+  disk: 'creating its disk',
   container: 'creating the container',
   daemon: 'starting Docker inside it',
   images: 'loading images',
@@ -49,8 +50,14 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
   const divider = h('div', { class: 'divider', attrs: { role: 'separator', 'aria-orientation': 'vertical', 'aria-label': 'Resize panes', tabindex: '0' } });
   const layout = h('div', { class: 'lesson' }, lessonPane, divider, terminalPane);
   const banner = h('div', { class: 'broadcast-banner is-hidden-panel', attrs: { role: 'status', 'aria-live': 'assertive' } });
+  // A learner must know when their sandbox is not a boundary (the server runs --isolation=trusted).
+  const isolationWarning =
+    lab.isolation === 'trusted'
+      ? [h('div', { class: 'isolation-warning', attrs: { role: 'note' }, text: 'This sandbox is not isolated from the server: what you run here can affect the machine labrun runs on.' })]
+      : [];
   root.replaceChildren(
     topBar(h('nav', { class: 'crumbs' }, h('a', { attrs: { href: '/' }, text: 'Labs' }), h('span', { class: 'sep', text: '/' }), h('span', { text: lab.title })), progressText),
+    ...isolationWarning,
     banner,
     layout,
   );

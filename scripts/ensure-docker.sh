@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes a Docker engine answer on this machine, or says exactly what to install.
-# Quiet and changes nothing when `docker info` already answers. As root on Debian without systemd
+# Makes a Docker engine answer on this machine, or says exactly what to install; then makes labrun's own
+# isolated sandbox engine answer beside it (scripts/ensure-sandbox-engine.sh).
+# Quiet and changes nothing when both already answer. As root on Debian without systemd
 # (containers, CI VMs) it installs what is missing (docker.io, docker-compose, debootstrap), clears
 # pid files a killed dockerd left behind, and starts dockerd detached so it outlives this script.
 set -euo pipefail
@@ -16,8 +17,13 @@ docker_answers() {
 
 say() { echo "ensure-docker: $*" >&2; }
 
+# The host engine answers: on to the sandbox engine, whose exit status is ours.
+host_engine_ready() {
+  exec bash "$(dirname "${BASH_SOURCE[0]}")/ensure-sandbox-engine.sh"
+}
+
 if docker_answers; then
-  exit 0
+  host_engine_ready
 fi
 
 explain_manual_install() {
@@ -43,7 +49,7 @@ fi
 if [ -d /run/systemd/system ] && systemctl cat docker.service >/dev/null 2>&1; then
   say "Docker is installed as a systemd service but does not answer; starting it"
   systemctl start docker
-  for _ in $(seq 1 "$WAIT_SECONDS"); do docker_answers && exit 0; sleep 1; done
+  for _ in $(seq 1 "$WAIT_SECONDS"); do docker_answers && host_engine_ready; sleep 1; done
   say "docker.service did not answer within ${WAIT_SECONDS}s; see: journalctl -u docker --no-pager | tail -50"
   exit 1
 fi
@@ -89,7 +95,7 @@ fi
 
 for _ in $(seq 1 "$WAIT_SECONDS"); do
   if docker_answers; then
-    exit 0
+    host_engine_ready
   fi
   # A daemon that already exited will not answer later: report at once instead of waiting.
   if [ -n "$started" ] && ! kill -0 "$started" 2>/dev/null; then

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_SANDBOX_ENGINE, type Isolation } from './sandbox/engines.ts';
 
 /** Bytes of randomness in a generated token: 256 bits, the same as Jupyter's default. */
 const TOKEN_BYTES = 32;
@@ -17,6 +18,15 @@ export interface ServerConfig {
   trustedOrigins: string[];
   token: string;
   limits: { memoryBytes?: number; nanoCpus?: number; pidsLimit?: number };
+  /** Disk per isolated sandbox (its images, containers, workspace and /tmp). */
+  diskBytes?: number;
+  /**
+   * How sandboxes are isolated: asked for with --isolation, or undefined = isolated when labrun's
+   * sandbox engine answers, else (loopback only, with a warning) trusted. See server/sandbox/isolation.ts.
+   */
+  isolation?: Isolation;
+  /** URL of labrun's user-namespace-remapping sandbox engine. */
+  sandboxEngine: string;
   /** Idle time after which a learner's sandbox is removed (progress stays); 0 = never. */
   idleTtlMs: number;
   /** How long before that the learner is warned. */
@@ -39,6 +49,9 @@ const FLAGS = {
   pids: { env: 'LABRUN_SANDBOX_PIDS', repeat: false },
   'idle-ttl': { env: 'LABRUN_IDLE_TTL', repeat: false },
   'idle-warning': { env: 'LABRUN_IDLE_WARNING', repeat: false },
+  isolation: { env: 'LABRUN_ISOLATION', repeat: false },
+  'sandbox-engine': { env: 'LABRUN_SANDBOX_ENGINE', repeat: false },
+  disk: { env: 'LABRUN_SANDBOX_DISK', repeat: false },
 } as const;
 type FlagName = keyof typeof FLAGS;
 
@@ -60,7 +73,16 @@ export const SERVE_USAGE = `usage: labrun serve [options]
                         a step), e.g. 45m, 2h, 90s; 0 = never (default 45m; env LABRUN_IDLE_TTL). Progress
                         is kept and the next visit starts a fresh sandbox
   --idle-warning TIME   warn the learner this long before (default 5m, at most a third of the TTL;
-                        env LABRUN_IDLE_WARNING)`;
+                        env LABRUN_IDLE_WARNING)
+  --isolation LEVEL     isolated: sandboxes run on labrun's own engine, where root in a sandbox is an
+                        unprivileged user on this host, with no network and a disk limit of their own;
+                        trusted: on the host's engine with broad privileges (a learner can take over
+                        this machine; only for people you would give root). Default: isolated when its
+                        engine answers, else trusted on a loopback address with a warning, and a refusal
+                        to serve a classroom (env LABRUN_ISOLATION)
+  --sandbox-engine URL  labrun's sandbox engine (default ${DEFAULT_SANDBOX_ENGINE}, started by
+                        scripts/ensure-docker.sh; env LABRUN_SANDBOX_ENGINE)
+  --disk SIZE           disk per isolated sandbox, e.g. 10g (default 10g; env LABRUN_SANDBOX_DISK)`;
 
 function isFlag(name: string): name is FlagName {
   return Object.hasOwn(FLAGS, name);
@@ -121,6 +143,15 @@ const origin = z.string().transform((s, ctx) => {
   return url.origin;
 });
 
+const size = (example: string) =>
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?[kmg]?$/i, `must be a size like ${example} or 1073741824`)
+    .transform((s) => {
+      const m = /^([\d.]+)([kmg]?)$/i.exec(s);
+      return Math.round(Number(m?.[1]) * (SIZE_UNITS[(m?.[2] ?? '').toLowerCase()] ?? 1));
+    });
+
 const schema = z.object({
   host: z.string().min(1),
   port: z.coerce.number().int().min(0).max(65535),
@@ -131,14 +162,12 @@ const schema = z.object({
     .string()
     .min(MIN_TOKEN_LENGTH, `must be at least ${MIN_TOKEN_LENGTH} characters`)
     .regex(/^[A-Za-z0-9._~-]+$/, 'may only contain letters, digits and . _ ~ - (it goes into a URL)'),
-  memory: z
-    .string()
-    .regex(/^\d+(\.\d+)?[kmg]?$/i, 'must be a size like 2g, 1536m or 1073741824')
-    .transform((s) => {
-      const m = /^([\d.]+)([kmg]?)$/i.exec(s);
-      return Math.round(Number(m?.[1]) * (SIZE_UNITS[(m?.[2] ?? '').toLowerCase()] ?? 1));
-    })
+  memory: size('2g, 1536m').optional(),
+  disk: size('10g, 4096m')
+    .refine((n) => n >= 512 * 1024 ** 2, 'must be at least 512m (an inner Docker engine and a small image need that)')
     .optional(),
+  isolation: z.enum(['isolated', 'trusted'], { message: "must be 'isolated' or 'trusted'" }).optional(),
+  'sandbox-engine': z.string().regex(/^unix:\/\/\/.+/, 'must be a unix socket URL like unix:///run/labrun-engine.sock'),
   cpus: z.coerce.number().positive('must be a positive number of CPUs').optional(),
   pids: z.coerce.number().int().positive('must be a positive whole number').optional(),
   'idle-ttl': duration,
@@ -167,6 +196,9 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     pids: pick('pids'),
     'idle-ttl': pick('idle-ttl') ?? DEFAULT_IDLE_TTL,
     'idle-warning': pick('idle-warning') ?? DEFAULT_IDLE_WARNING,
+    disk: pick('disk'),
+    isolation: pick('isolation'),
+    'sandbox-engine': pick('sandbox-engine') ?? DEFAULT_SANDBOX_ENGINE,
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
@@ -187,6 +219,9 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
       ...(c.cpus !== undefined && { nanoCpus: Math.round(c.cpus * 1e9) }),
       ...(c.pids !== undefined && { pidsLimit: c.pids }),
     },
+    ...(c.disk !== undefined && { diskBytes: c.disk }),
+    ...(c.isolation !== undefined && { isolation: c.isolation }),
+    sandboxEngine: c['sandbox-engine'],
     idleTtlMs: c['idle-ttl'],
     // A warning longer than the TTL would greet every new sandbox; a third keeps short TTLs sensible.
     idleWarningMs: Math.min(c['idle-warning'], Math.floor(c['idle-ttl'] / 3)),

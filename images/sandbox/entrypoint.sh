@@ -1,32 +1,59 @@
 #!/bin/bash
-# Starts the sandbox's inner Docker daemon as PID 1.
-# Without --privileged (refused on some hosts) Docker mounts /sys and the cgroup tree read-only;
-# dockerd needs them writable to create its containers' cgroups and network devices.
+# Starts the sandbox's inner Docker daemon as PID 1, in one of two settings the driver chooses:
+# - isolated: this container runs in a user namespace (root here is an unprivileged id on the host),
+#   with no network, a read-only root filesystem, and /var/lib/docker, /root and /tmp on a size-limited
+#   disk of its own. dockerd cannot create cgroups there on a cgroup v1 host, so it runs in rootless
+#   mode (no cgroups of its own; the sandbox's limits still hold from outside).
+# - trusted: host root with broad capabilities (--privileged where the host allows it). Docker mounts
+#   /sys and the cgroup tree read-only without --privileged; dockerd needs them writable.
 set -euo pipefail
 
-# Under --privileged they are writable already and remounting them read-write changes nothing.
-mount -o remount,rw /sys 2>/dev/null || true
-mount -o remount,rw /sys/fs/cgroup 2>/dev/null || true
-# cgroup v1: one read-only bind mount per controller below the tmpfs (v2 has just the one above).
-# A plain remount of a cgroup mount fails ("busy"); a bind remount flips only this mount's ro flag.
-for m in /sys/fs/cgroup/*; do
-  if mountpoint -q "$m"; then mount -o remount,bind,rw "$m" 2>/dev/null || true; fi
-done
+in_user_namespace() {
+  # The initial user namespace maps all 2^32 ids starting at 0; a remapped one starts elsewhere.
+  local inside outside count
+  read -r inside outside count < /proc/self/uid_map
+  [ "$outside" != 0 ] || [ "$count" != 4294967295 ]
+}
 
-# cgroup v2 (most current hosts): dockerd can only delegate controllers from a cgroup with no
-# processes of its own, so move ours into a child group first (as moby's hack/dind does).
-if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
-  mkdir -p /sys/fs/cgroup/init
-  xargs -rn1 < /sys/fs/cgroup/cgroup.procs > /sys/fs/cgroup/init/cgroup.procs 2>/dev/null || true
-  sed -e 's/ / +/g' -e 's/^/+/' < /sys/fs/cgroup/cgroup.controllers > /sys/fs/cgroup/cgroup.subtree_control || true
+args=(
+  --host=unix:///var/run/docker.sock
+  --bip=10.200.0.1/24
+  --default-address-pool base=10.201.0.0/16,size=24
+)
+
+if in_user_namespace; then
+  args+=(--rootless)
+  # Nothing leaves the sandbox, so its inner networks need no smaller MTU than the default.
+else
+  # Under --privileged they are writable already and remounting them read-write changes nothing.
+  mount -o remount,rw /sys 2>/dev/null || true
+  mount -o remount,rw /sys/fs/cgroup 2>/dev/null || true
+  # cgroup v1: one read-only bind mount per controller below the tmpfs (v2 has just the one above).
+  # A plain remount of a cgroup mount fails ("busy"); a bind remount flips only this mount's ro flag.
+  for m in /sys/fs/cgroup/*; do
+    if mountpoint -q "$m"; then mount -o remount,bind,rw "$m" 2>/dev/null || true; fi
+  done
+  # cgroup v2 (most current hosts): dockerd can only delegate controllers from a cgroup with no
+  # processes of its own, so move ours into a child group first (as moby's hack/dind does).
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+    mkdir -p /sys/fs/cgroup/init
+    xargs -rn1 < /sys/fs/cgroup/cgroup.procs > /sys/fs/cgroup/init/cgroup.procs 2>/dev/null || true
+    sed -e 's/ / +/g' -e 's/^/+/' < /sys/fs/cgroup/cgroup.controllers > /sys/fs/cgroup/cgroup.subtree_control || true
+  fi
+  # Inner containers' packets travel inside the sandbox's own interface, so they must not be larger.
+  args+=(--mtu="$(cat /sys/class/net/eth0/mtu 2>/dev/null || echo 1500)")
 fi
+
+# An isolated sandbox's /root is an empty folder on its own disk at first: give it the shell setup.
+[ -e /root/.bashrc ] || cp /etc/labrun/bashrc /root/.bashrc
+[ -e /root/.profile ] || cp /etc/skel/.profile /root/.profile 2>/dev/null || true
 
 # A container restarted after its daemon was killed keeps the old pid files; no old daemon can be
 # alive in this fresh PID namespace, and dockerd refuses to start while they exist.
 rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
 
-# First start only: seed the daemon's state from the golden copy the driver bind-mounts (images
-# already loaded), which is faster than loading image tarballs into every new sandbox.
+# Trusted sandboxes, first start only: seed the daemon's state from the golden copy the driver
+# bind-mounts (images already loaded). Isolated sandboxes get theirs as a copy of a disk image instead.
 if [ -d /labrun/golden ] && [ ! -e /var/lib/docker/.labrun-seeded ]; then
   cp -a /labrun/golden/. /var/lib/docker/
   touch /var/lib/docker/.labrun-seeded
@@ -35,15 +62,6 @@ fi
 # here could remount it read-write and poison the next learners' images).
 if mountpoint -q /labrun/golden; then umount /labrun/golden; fi
 
-# Inner containers' packets travel inside the sandbox's own interface, so they must not be larger.
-mtu=$(cat /sys/class/net/eth0/mtu 2>/dev/null || echo 1500)
-
-args=(
-  --host=unix:///var/run/docker.sock
-  --bip=10.200.0.1/24
-  --default-address-pool base=10.201.0.0/16,size=24
-  --mtu="$mtu"
-)
 # The host reaches the inner Engine API through a socket in a folder it bind-mounts here.
 if [ -d /run/labrun ]; then
   rm -f /run/labrun/docker.sock

@@ -6,6 +6,7 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { runStepChecks } from '../checks/run-step.ts';
 import type { Catalog, Lab, Step } from '../labs/catalog.ts';
+import type { Isolation } from '../sandbox/engines.ts';
 import type { LabSessions } from '../session/lab-sessions.ts';
 import type { Store } from '../store/store.ts';
 import type { LearnerEvent } from '../../shared/classroom-events.ts';
@@ -20,6 +21,8 @@ export interface ApiContext {
   store: Store;
   sessions: LabSessions;
   log: (line: string) => void;
+  /** How sandboxes are isolated; the lesson page warns a learner whose sandbox is not. */
+  isolation: Isolation;
   /** Tells the classroom what a learner did (opened a step, ran a check). */
   emit?: (e: LearnerEvent) => void;
 }
@@ -98,6 +101,7 @@ export function apiRouter(ctx: ApiContext): Router {
         checkCount: s.checks.length,
       })),
       progress: { currentStep: p.currentStep, completedSteps: p.completedSteps },
+      isolation: ctx.isolation,
     });
   });
 

@@ -79,7 +79,16 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   const classes = new ClassStore(store.database);
   const events = new ClassEvents(classes);
 
-  const driver = opts.driver ?? new DindDriver({ stateDir: path.join(config.dataDir, 'sandboxes'), limits: config.limits });
+  const isolation = config.isolation ?? 'isolated';
+  const driver =
+    opts.driver ??
+    new DindDriver({
+      stateDir: path.join(config.dataDir, 'sandboxes'),
+      limits: config.limits,
+      isolation,
+      ...(isolation === 'isolated' && { engineUrl: config.sandboxEngine }),
+      ...(config.diskBytes !== undefined && { diskBytes: config.diskBytes }),
+    });
   const activeClassesOf = (labId: string) => classes.classes().filter((c) => c.labId === labId && c.endedAt === null);
   const pool = new WarmPool({
     driver,
@@ -187,7 +196,7 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   app.use(csrfGuard(policy));
   app.use(express.json({ limit: JSON_LIMIT }));
   app.use('/api', classroomRouter(classroom));
-  app.use('/api', apiRouter({ catalog, store, sessions, log, emit: (e) => events.learner(e) }));
+  app.use('/api', apiRouter({ catalog, store, sessions, log, isolation, emit: (e) => events.learner(e) }));
   app.use('/api', (req) => {
     throw new HttpError(`no API route ${req.method} ${req.originalUrl}`, 404);
   });

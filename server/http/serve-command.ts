@@ -3,6 +3,8 @@
 import { ConfigError, SERVE_USAGE, parseConfig } from '../config.ts';
 import { LabError, loadCatalog } from '../labs/catalog.ts';
 import { SANDBOX_IMAGE, ensureImages } from '../images/ensure-images.ts';
+import { DEFAULT_DISK_BYTES } from '../sandbox/dind.ts';
+import { chooseIsolation } from '../sandbox/isolation.ts';
 import { createServer } from './app.ts';
 
 function isLoopbackHost(host: string): boolean {
@@ -27,6 +29,14 @@ export async function serveCommand(argv: string[]): Promise<number> {
     }
     throw err;
   }
+
+  const isolation = await chooseIsolation({ requested: config.isolation, sandboxEngine: config.sandboxEngine, loopback: isLoopbackHost(config.host) });
+  if (!isolation.ok) {
+    console.error(`labrun serve: ${isolation.error}\n${isolation.hint}`);
+    return 1;
+  }
+  if (isolation.warning) console.error(`labrun serve: WARNING: ${isolation.warning}`);
+  config = { ...config, isolation: isolation.isolation };
 
   let catalog;
   try {
@@ -71,6 +81,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
     console.log('looking for sandboxes from a previous run…');
     server = await createServer(config);
     if (server.adopted > 0) console.log(`re-adopted ${server.adopted} sandbox(es) from the previous run`);
+    console.log(
+      isolation.isolation === 'isolated'
+        ? `sandboxes: isolated, on labrun's sandbox engine at ${config.sandboxEngine} (user-namespace remapped, no network, ${Math.round((config.diskBytes ?? DEFAULT_DISK_BYTES) / 1024 ** 3)} GiB disk each)`
+        : 'sandboxes: trusted, on the host engine (NOT isolated from this server)',
+    );
     console.log(`labrun is ready: ${server.url}/?token=${config.token}`);
     if (!isLoopbackHost(config.host)) {
       // Classroom mode: the token is the instructor's; learners never see it, they join by code.

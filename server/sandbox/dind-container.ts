@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SandboxError } from './sandbox.ts';
 import { dockerStatus, errorMessage, ignoreMissing } from './docker-errors.ts';
 import { demuxDockerFrames, lastLines } from './output.ts';
+import { sandboxSeccompProfile } from './seccomp.ts';
 
 export type PrivilegeMode = 'privileged' | 'caps';
 
@@ -60,6 +61,32 @@ export function securityHostConfig(mode: PrivilegeMode): Docker.HostConfig {
     // The API spelling of the CLI's `--security-opt systempaths=unconfined`: nothing masked or read-only in /proc.
     MaskedPaths: [],
     ReadonlyPaths: [],
+  };
+}
+
+/** Room for dockerd's and containerd's sockets, pid files and netns handles; counted against the memory limit. */
+const RUN_TMPFS = 'rw,nosuid,nodev,mode=755,size=64m';
+
+/**
+ * HostConfig fields of an isolated sandbox, on an engine that remaps user namespaces: every capability,
+ * but inside the user namespace only; labrun's seccomp profile; a read-only root filesystem (what the
+ * sandbox may write lives on its own disk, see disk.ts, or in small tmpfs); its own cgroup namespace,
+ * so it neither sees nor names the host's cgroup tree; and no network at all.
+ */
+export function isolatedHostConfig(): Docker.HostConfig & { CgroupnsMode: 'private' } {
+  return {
+    CapAdd: ['ALL'],
+    SecurityOpt: [`seccomp=${sandboxSeccompProfile()}`, 'apparmor=unconfined'],
+    // Mounting a fresh /proc for inner containers is only allowed where no part of /proc is masked.
+    MaskedPaths: [],
+    ReadonlyPaths: [],
+    ReadonlyRootfs: true,
+    // dockerd writes /etc/docker/key.json at start (Docker 20.10).
+    Tmpfs: { '/run': RUN_TMPFS, '/etc/docker': 'rw,nosuid,nodev,size=1m' },
+    CgroupnsMode: 'private',
+    NetworkMode: 'none',
+    // sudo warns when the machine's own name does not resolve, and with no network Docker writes only localhost.
+    ExtraHosts: ['sandbox:127.0.1.1'],
   };
 }
 

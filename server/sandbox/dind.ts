@@ -1,9 +1,12 @@
-// The Docker-in-Docker sandbox driver: one container per learner running its own dockerd, on its own
-// outer bridge network, with its own volume for the inner daemon's state. The host talks to the inner
-// daemon through a unix socket in a per-sandbox folder under stateDir (no TCP port is exposed).
+// The Docker-in-Docker sandbox driver: one container per learner running its own dockerd. The host
+// talks to the inner daemon through a unix socket in a per-sandbox folder under stateDir (no TCP port
+// is exposed). Two isolation levels (see engines.ts):
+// - isolated (default): on labrun's user-namespace-remapping engine, with no network, a read-only root
+//   filesystem, labrun's seccomp profile, and a disk of its own (disk.ts) for everything it writes;
+// - trusted: on the host engine with broad capabilities, its own bridge network and a volume.
 import { spawn as spawnProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { chown, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
 import Docker from 'dockerode';
 import { z } from 'zod';
@@ -19,7 +22,9 @@ import {
   type SandboxSpec,
 } from './sandbox.ts';
 import { errorMessage, ignoreMissing } from './docker-errors.ts';
-import { PROBE_LABEL, probePrivilege, securityHostConfig, waitForDaemon } from './dind-container.ts';
+import { PROBE_LABEL, isolatedHostConfig, probePrivilege, securityHostConfig, waitForDaemon } from './dind-container.ts';
+import { copyDisk, createEmptyDisk, diskBinds, mountDisk, unmountDisk } from './disk.ts';
+import { DEFAULT_SANDBOX_ENGINE, copyImage, engineAt, remapIdsOf, type Isolation, type RemapIds } from './engines.ts';
 import { engineExec } from './engine-exec.ts';
 import { GOLDEN_BUILDER_LABEL, ensureGolden } from './golden.ts';
 import { SANDBOX_IMAGE } from '../images/ensure-images.ts';
@@ -43,6 +48,9 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   pidsLimit: 1024,
 };
 
+/** Room for a lab's images, a few stacks and the learner's files; the image file is sparse, so unused room costs nothing. */
+export const DEFAULT_DISK_BYTES = 10 * 1024 ** 3;
+
 /** Ready in 1–6.5 s measured (one / five at once), plus seeding images; a cold, busy disk can take far longer. */
 const DEFAULT_READY_TIMEOUT_MS = 90_000;
 const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
@@ -55,16 +63,38 @@ const MAX_SOCKET_PATH = 107;
 const PING_TIMEOUT_MS = 2_000;
 /** Helpers live seconds; one this old was abandoned, and a younger one may belong to a running labrun. */
 const HELPER_MAX_AGE_S = 60 * 60;
+/** A disk is made before its container: one without a container younger than this may be mid-create. */
+const ORPHAN_DISK_AGE_MS = 10 * 60_000;
 /** Environment variable that marks a terminal's shell (and its children) so they can be found and ended. */
 const TERMINAL_ENV = 'LABRUN_TERMINAL';
+
+/** Where a new sandbox's state lives and with which security settings it runs. */
+interface Placement {
+  hostConfig: Docker.HostConfig;
+  binds: string[];
+  /** Host ids the sandbox's root maps to (isolated), who must own what it writes to. */
+  owner: RemapIds | undefined;
+  /** Whether the entrypoint copies a golden folder before the daemon starts (trusted with images). */
+  seeding: boolean;
+}
 
 const bridgeOptionsSchema = z.object({ Options: z.record(z.string(), z.string()).optional() });
 
 export interface DindDriverOptions {
-  /** Host folder for per-sandbox sockets and the golden image state, e.g. `data/sandboxes`. */
+  /** Host folder for per-sandbox sockets, disks and the golden image state, e.g. `data/sandboxes`. */
   stateDir: string;
   limits?: Partial<SandboxLimits>;
-  engine?: Docker;
+  /** `isolated` (default) or `trusted`; see the header of this module. */
+  isolation?: Isolation;
+  /**
+   * The engine sandboxes run on, as a unix:// URL: by default labrun's sandbox engine
+   * (LABRUN_SANDBOX_ENGINE or unix:///run/labrun-engine.sock) when isolated, the host engine when trusted.
+   */
+  engineUrl?: string;
+  /** Where images are built and copied from; the host engine by default. */
+  imageEngine?: Docker;
+  /** Size of an isolated sandbox's disk (inner images and containers, workspace, /tmp). */
+  diskBytes?: number;
   /** Sandbox image; defaults to labrun/sandbox:latest. */
   image?: string;
   /** Longest wait for a new or restarted sandbox's inner daemon to answer. */
@@ -81,13 +111,27 @@ export interface DindDriverOptions {
   resolveImages?: (names: readonly string[]) => Promise<ImageMapping[]>;
 }
 
+/** The engine sandboxes of this level run on by default. */
+export function defaultEngineUrl(isolation: Isolation, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return isolation === 'isolated' ? (env.LABRUN_SANDBOX_ENGINE || DEFAULT_SANDBOX_ENGINE) : undefined;
+}
+
 interface DriverContext {
   engine: Docker;
+  /** For the docker CLI a terminal runs (DOCKER_HOST); undefined = the host engine. */
+  engineUrl: string | undefined;
   stateDir: string;
+  isolation: Isolation;
 }
 
 function runDir(ctx: DriverContext, id: string): string {
   return join(ctx.stateDir, id);
+}
+
+/** An isolated sandbox's disk image and where the host mounts it. */
+function diskPaths(ctx: DriverContext, id: string): { image: string; mountPoint: string } {
+  const dir = join(ctx.stateDir, 'disks');
+  return { image: join(dir, `${id}.img`), mountPoint: join(dir, id) };
 }
 
 /** Removes everything a sandbox consists of; each part may already be gone. */
@@ -96,6 +140,9 @@ async function removeSandboxResources(ctx: DriverContext, id: string): Promise<v
   await ignoreMissing(() => ctx.engine.getContainer(name).remove({ force: true, v: true }));
   await ignoreMissing(() => ctx.engine.getVolume(name).remove());
   await ignoreMissing(() => ctx.engine.getNetwork(name).remove());
+  const disk = diskPaths(ctx, id);
+  await unmountDisk(disk.mountPoint);
+  await rm(disk.image, { force: true });
   await rm(runDir(ctx, id), { recursive: true, force: true });
 }
 
@@ -209,7 +256,7 @@ class DindSandbox implements Sandbox {
       cols: Math.max(1, Math.floor(cols)),
       rows: Math.max(1, Math.floor(rows)),
       encoding: null,
-      env: process.env,
+      env: this.ctx.engineUrl === undefined ? process.env : { ...process.env, DOCKER_HOST: this.ctx.engineUrl },
     });
     // Killing the docker CLI does not end the shell it started inside (moby#9098): whenever the CLI
     // exits, end the shell's session too, or every reconnect would leave a shell running.
@@ -285,26 +332,59 @@ class DindSandbox implements Sandbox {
 }
 
 export class DindDriver implements SandboxDriver {
+  readonly isolation: Isolation;
   private readonly ctx: DriverContext;
+  private readonly imageEngine: Docker;
   private readonly limits: SandboxLimits;
   private readonly image: string;
   private readonly readyTimeoutMs: number;
   private readonly goldenDir: string;
+  private readonly diskBytes: number;
   private readonly resolveImages: DindDriverOptions['resolveImages'];
   private mtu: Promise<string | undefined> | undefined;
+  private remap: Promise<RemapIds> | undefined;
 
   constructor(opts: DindDriverOptions) {
-    this.ctx = { engine: opts.engine ?? new Docker(), stateDir: resolve(opts.stateDir) };
+    this.isolation = opts.isolation ?? 'isolated';
+    const engineUrl = opts.engineUrl ?? defaultEngineUrl(this.isolation);
+    this.ctx = { engine: engineAt(engineUrl), engineUrl, stateDir: resolve(opts.stateDir), isolation: this.isolation };
+    this.imageEngine = opts.imageEngine ?? new Docker();
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.image = opts.image ?? SANDBOX_IMAGE;
     this.readyTimeoutMs = opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
     this.goldenDir = resolve(opts.goldenDir ?? join(this.ctx.stateDir, 'golden'));
+    this.diskBytes = opts.diskBytes ?? DEFAULT_DISK_BYTES;
     this.resolveImages = opts.resolveImages;
+  }
+
+  /** The engine this driver's sandboxes run on (for tests and tools that inspect them). */
+  get engine(): Docker {
+    return this.ctx.engine;
+  }
+
+  /** Host ids of the sandbox engine's remapped root; refuses an engine that does not remap. */
+  private remapIds(): Promise<RemapIds> {
+    this.remap ??= remapIdsOf(this.ctx.engine).then(
+      (ids) => {
+        if (ids) return ids;
+        throw new SandboxError(
+          `the sandbox engine at ${this.ctx.engineUrl ?? 'the default socket'} does not remap user namespaces, so root in a sandbox would be root on this host`,
+          'Start labrun\'s sandbox engine with scripts/ensure-docker.sh (as root), or choose --isolation=trusted.',
+        );
+      },
+      (err: unknown) => {
+        throw new SandboxError(
+          `labrun's sandbox engine does not answer at ${this.ctx.engineUrl ?? 'the default socket'} (${errorMessage(err)})`,
+          'Start it with scripts/ensure-docker.sh (as root; npm start does), or choose --isolation=trusted.',
+        );
+      },
+    );
+    this.remap.catch(() => (this.remap = undefined));
+    return this.remap;
   }
 
   async create(spec: SandboxSpec, onProgress?: (p: SandboxProgress) => void): Promise<Sandbox> {
     assertWorkspaceName(spec.workspace);
-    const { engine } = this.ctx;
     const started = Date.now();
     const progress = (step: SandboxProgress['step'], message: string) => onProgress?.({ step, message, elapsedMs: Date.now() - started });
     const id = randomBytes(5).toString('hex');
@@ -317,43 +397,20 @@ export class DindDriver implements SandboxDriver {
     const labels = sandboxLabels(spec, createdAt);
     const sandbox = new DindSandbox(this.ctx, id, { ...spec, createdAt, version: SANDBOX_LABEL_VERSION });
     try {
-      progress('network', `creating network ${name}`);
-      const mtu = await this.bridgeMtu();
-      await engine.createNetwork({
-        Name: name,
-        Driver: 'bridge',
-        Labels: labels,
-        CheckDuplicate: true,
-        Options: mtu === undefined ? {} : { 'com.docker.network.driver.mtu': mtu },
-      });
-      progress('volume', `creating volume ${name}`);
-      await engine.createVolume({ Name: name, Labels: labels });
-      const binds = [`${name}:/var/lib/docker`, `${runDir(this.ctx, id)}:/run/labrun`];
-      if (spec.images.length > 0) {
-        progress('images', `preparing images ${spec.images.join(', ')}`);
-        const golden = await ensureGolden(engine, {
-          goldenDir: this.goldenDir,
-          sandboxImage: this.image,
-          images: spec.images,
-          ...(this.resolveImages ? { resolveImages: this.resolveImages } : {}),
-          log: (line) => progress('images', line),
-        });
-        binds.push(`${golden}:/labrun/golden:ro`);
-      }
+      const placement = this.isolation === 'isolated' ? await this.placeIsolated(id, spec, progress) : await this.placeTrusted(id, spec, labels, progress);
       progress('container', `starting container ${name}`);
       await mkdir(runDir(this.ctx, id), { recursive: true });
-      const mode = await probePrivilege(engine, this.image);
+      if (placement.owner) await chown(runDir(this.ctx, id), placement.owner.uid, placement.owner.gid);
       const uid = process.getuid?.();
-      const container = await engine.createContainer({
+      const container = await this.ctx.engine.createContainer({
         name,
         Image: this.image,
         Hostname: 'sandbox',
         Labels: labels,
         Env: uid !== undefined && uid !== 0 ? [`LABRUN_SOCKET_OWNER=${uid}:${process.getgid?.() ?? uid}`] : [],
         HostConfig: {
-          ...securityHostConfig(mode),
-          NetworkMode: name,
-          Binds: binds,
+          ...placement.hostConfig,
+          Binds: [...placement.binds, `${runDir(this.ctx, id)}:/run/labrun`],
           Memory: this.limits.memoryBytes,
           MemorySwap: this.limits.memoryBytes,
           NanoCpus: this.limits.nanoCpus,
@@ -362,8 +419,8 @@ export class DindDriver implements SandboxDriver {
       });
       await container.start();
       // With images, the entrypoint first copies the golden state: the longest part of a start.
-      progress('daemon', spec.images.length > 0 ? "copying the preloaded images and starting the sandbox's Docker daemon" : "starting the sandbox's Docker daemon");
-      await waitForDaemon(engine, container.id, name, socketPath, this.readyTimeoutMs);
+      progress('daemon', placement.seeding ? "copying the preloaded images and starting the sandbox's Docker daemon" : "starting the sandbox's Docker daemon");
+      await waitForDaemon(this.ctx.engine, container.id, name, socketPath, this.readyTimeoutMs);
       for (const tag of spec.images) {
         await sandbox.innerEngine().getImage(tag).inspect().catch((err: unknown) => {
           throw new SandboxError(`image ${tag} is missing inside sandbox ${name} after preloading (${errorMessage(err)})`, `Delete the golden states in ${this.goldenDir} and retry.`);
@@ -378,6 +435,72 @@ export class DindDriver implements SandboxDriver {
       if (err instanceof SandboxError) throw err;
       throw new SandboxError(`could not create a sandbox for ${spec.learnerId} in lab ${spec.labId}: ${errorMessage(err)}`, 'Check that Docker is running and `labrun images` has built the images.');
     }
+  }
+
+  /** Isolated: the sandbox image on the sandbox engine, and a disk of its own (a golden copy when the lab has images). */
+  private async placeIsolated(id: string, spec: SandboxSpec, progress: (step: SandboxProgress['step'], message: string) => void): Promise<Placement> {
+    const owner = await this.remapIds();
+    await copyImage(this.imageEngine, this.ctx.engine, this.image, (line) => progress('images', line));
+    const hostConfig = isolatedHostConfig();
+    const disk = diskPaths(this.ctx, id);
+    await mkdir(join(this.ctx.stateDir, 'disks'), { recursive: true });
+    if (spec.images.length > 0) {
+      progress('images', `preparing images ${spec.images.join(', ')}`);
+      const golden = await ensureGolden(this.ctx.engine, {
+        goldenDir: this.goldenDir,
+        sandboxImage: this.image,
+        images: spec.images,
+        imageEngine: this.imageEngine,
+        build: { hostConfig, disk: { sizeBytes: this.diskBytes, owner } },
+        ...(this.resolveImages ? { resolveImages: this.resolveImages } : {}),
+        log: (line) => progress('images', line),
+      });
+      progress('disk', 'copying the disk with the preloaded images');
+      await copyDisk(golden, disk.image);
+    } else {
+      progress('disk', 'creating its disk');
+      await createEmptyDisk(disk.image, this.diskBytes, owner);
+    }
+    await mountDisk(disk.image, disk.mountPoint, owner);
+    return { hostConfig, binds: diskBinds(disk.mountPoint), owner, seeding: false };
+  }
+
+  /** Trusted: a bridge network and a volume on the host engine; the golden folder is copied in by the entrypoint. */
+  private async placeTrusted(
+    id: string,
+    spec: SandboxSpec,
+    labels: Record<string, string>,
+    progress: (step: SandboxProgress['step'], message: string) => void,
+  ): Promise<Placement> {
+    const { engine } = this.ctx;
+    const name = resourceName(id);
+    progress('network', `creating network ${name}`);
+    const mtu = await this.bridgeMtu();
+    await engine.createNetwork({
+      Name: name,
+      Driver: 'bridge',
+      Labels: labels,
+      CheckDuplicate: true,
+      Options: mtu === undefined ? {} : { 'com.docker.network.driver.mtu': mtu },
+    });
+    progress('volume', `creating volume ${name}`);
+    await engine.createVolume({ Name: name, Labels: labels });
+    const binds = [`${name}:/var/lib/docker`];
+    const hostConfig = { ...securityHostConfig(await probePrivilege(engine, this.image)), NetworkMode: name };
+    if (spec.images.length > 0) {
+      progress('images', `preparing images ${spec.images.join(', ')}`);
+      const golden = await ensureGolden(engine, {
+        goldenDir: this.goldenDir,
+        sandboxImage: this.image,
+        images: spec.images,
+        imageEngine: this.imageEngine,
+        build: { hostConfig: securityHostConfig(await probePrivilege(engine, this.image)) },
+        ...(this.resolveImages ? { resolveImages: this.resolveImages } : {}),
+        log: (line) => progress('images', line),
+      });
+      binds.push(`${golden}:/labrun/golden:ro`);
+    }
+    return { hostConfig, binds, owner: undefined, seeding: spec.images.length > 0 };
   }
 
   /**
@@ -412,6 +535,12 @@ export class DindDriver implements SandboxDriver {
         const sandbox = new DindSandbox(this.ctx, id, identity);
         try {
           const info = await engine.getContainer(c.Id).inspect();
+          // After a host restart the disk is no longer mounted; a sandbox whose disk is gone cannot come back.
+          if (this.isolation === 'isolated') {
+            const disk = diskPaths(this.ctx, id);
+            if (!(await stat(disk.image).then(() => true, () => false))) throw new Error(`its disk ${disk.image} is gone`);
+            await mountDisk(disk.image, disk.mountPoint, await this.remapIds());
+          }
           // Docker refuses to start a container whose bind source is gone (stateDir cleaned, golden pruned).
           for (const bind of info.HostConfig.Binds ?? []) {
             const source = bind.split(':')[0] ?? '';
@@ -447,9 +576,24 @@ export class DindDriver implements SandboxDriver {
     for (const c of containers) consider(c.Names[0] ?? '', c.Labels);
     for (const v of volumes.Volumes ?? []) consider(v.Name, v.Labels);
     for (const n of networks) consider(n.Name, n.Labels);
+    for (const id of await this.orphanDisks(new Set(containers.map((c) => sandboxIdFromName(c.Names[0] ?? ''))))) consider(resourceName(id), {});
     for (const id of doomed) await removeSandboxResources(this.ctx, id);
     await this.reapDeadHelpers();
     return doomed.size;
+  }
+
+  /** Ids of disks in this stateDir whose container is gone, past the age at which one may still be mid-create. */
+  private async orphanDisks(containerIds: ReadonlySet<string | undefined>): Promise<string[]> {
+    const dir = join(this.ctx.stateDir, 'disks');
+    const entries = await readdir(dir).catch(() => []);
+    const orphans: string[] = [];
+    for (const entry of entries) {
+      const id = /^([a-z0-9]+)\.img$/.exec(entry)?.[1];
+      if (id === undefined || containerIds.has(id)) continue;
+      const age = Date.now() - (await stat(join(dir, entry))).mtimeMs;
+      if (age > ORPHAN_DISK_AGE_MS) orphans.push(id);
+    }
+    return orphans;
   }
 
   /** Privilege-probe and golden-builder containers left by a labrun that died while using them. */

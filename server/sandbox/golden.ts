@@ -1,10 +1,11 @@
 // The "golden" inner Docker state: a /var/lib/docker prepared once with a lab's images loaded, which
-// each new sandbox copies before its daemon starts. Measured fastest way to preload images (see
-// RUNTIME-FACTS); keyed by the image IDs, so a rebuilt image gets a fresh golden state. Each image is
-// loaded from its host image (`labrun/nginx:latest`) and carries inside only the name labs use
-// (`nginx:latest`).
+// each new sandbox copies before its daemon starts (the fastest way measured to preload images, see
+// RUNTIME-FACTS). Trusted sandboxes copy a folder; isolated ones copy a whole disk image (disk.ts),
+// built by a sandbox of the same kind so every file has the remapped owner. Keyed by the image IDs
+// (and the disk size), so a rebuilt image gets a fresh golden state. Each image is loaded from its
+// host image (`labrun/nginx:latest`) and carries inside only the name labs use (`nginx:latest`).
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
@@ -14,7 +15,9 @@ import { SandboxError } from './sandbox.ts';
 import { ImageError, splitTag, type ImageMapping } from '../images/recipe.ts';
 import { resolveImageNames } from '../images/recipes.ts';
 import { errorMessage, ignoreMissing } from './docker-errors.ts';
-import { probePrivilege, securityHostConfig, waitForDaemon } from './dind-container.ts';
+import { waitForDaemon } from './dind-container.ts';
+import { createEmptyDisk, diskBinds, mountDisk, unmountDisk } from './disk.ts';
+import type { RemapIds } from './engines.ts';
 
 /** Loading a few hundred MB of layers on a busy disk: generous, but bounded. */
 const GOLDEN_READY_TIMEOUT_MS = 60_000;
@@ -32,9 +35,10 @@ export interface GoldenImage {
   id: string;
 }
 
-/** Key of a golden state: which sandbox image runs the daemon and exactly which images it holds under which names. */
-export function goldenKey(sandboxImageId: string, images: ReadonlyArray<GoldenImage>): string {
+/** Key of a golden state: which sandbox image runs the daemon, exactly which images it holds under which names, and the disk it is on. */
+export function goldenKey(sandboxImageId: string, images: ReadonlyArray<GoldenImage>, diskBytes?: number): string {
   const lines = [`sandbox ${sandboxImageId}`, ...images.map((i) => `${i.tag} ${i.hostImage ?? i.tag} ${i.id}`).sort()];
+  if (diskBytes !== undefined) lines.push(`disk ${diskBytes}`);
   return createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 24);
 }
 
@@ -60,9 +64,18 @@ export const GOLDEN_BUILDER_LABEL = 'labrun.golden-builder';
 
 const building = new Map<string, Promise<string>>();
 
+/** How a golden state is built: by which kind of sandbox, and into a folder or onto a disk image. */
+export interface GoldenBuild {
+  /** Security settings of the builder container: the same as the sandboxes that will copy the state. */
+  hostConfig: Docker.HostConfig;
+  /** Build onto a disk image of this size owned by the remapped root (isolated sandboxes); else a folder. */
+  disk?: { sizeBytes: number; owner: RemapIds };
+}
+
 /**
- * Returns the host folder holding the golden /var/lib/docker for these images, building it first if
- * needed (once per key, even with concurrent callers in this process).
+ * Returns the host path of the golden /var/lib/docker for these images — a folder, or with `build.disk`
+ * a disk image file — building it first if needed (once per key, even with concurrent callers in this
+ * process). The builder runs on `engine`; the images come from `imageEngine` (default the same).
  */
 export async function ensureGolden(
   engine: Docker,
@@ -73,20 +86,27 @@ export async function ensureGolden(
     images: string[];
     /** Maps those names to host images; by default through the recipes in images/ (see server/images). */
     resolveImages?: (names: readonly string[]) => Promise<ImageMapping[]>;
+    imageEngine?: Docker;
+    build: GoldenBuild;
     log?: (line: string) => void;
   },
 ): Promise<string> {
+  const imageEngine = opts.imageEngine ?? engine;
   const sandboxImageId = await imageId(engine, opts.sandboxImage);
   const mappings = await resolve(opts.resolveImages ?? resolveImageNames, opts.images);
-  const images = await Promise.all(mappings.map(async (m) => ({ tag: m.name, hostImage: m.hostImage, id: await imageId(engine, m.hostImage) })));
-  const dir = join(opts.goldenDir, goldenKey(sandboxImageId, images));
+  const images = await Promise.all(mappings.map(async (m) => ({ tag: m.name, hostImage: m.hostImage, id: await imageId(imageEngine, m.hostImage) })));
+  const base = join(opts.goldenDir, goldenKey(sandboxImageId, images, opts.build.disk?.sizeBytes));
+  const result = opts.build.disk ? `${base}.img` : base;
   // The manifest is written last, so it marks a complete copy (a bare folder may be a placeholder
   // that adoption made so an old sandbox could restart).
-  if (await exists(`${dir}.json`)) return dir;
-  let job = building.get(dir);
+  if (await exists(`${base}.json`)) return result;
+  let job = building.get(base);
   if (!job) {
-    job = buildGolden(engine, dir, { sandboxImage: opts.sandboxImage, sandboxImageId, images }, opts.log).finally(() => building.delete(dir));
-    building.set(dir, job);
+    const manifest: GoldenManifest = { sandboxImage: opts.sandboxImage, sandboxImageId, images };
+    job = buildGolden({ engine, imageEngine, base, manifest, build: opts.build, log: opts.log })
+      .then(() => result)
+      .finally(() => building.delete(base));
+    building.set(base, job);
   }
   return job;
 }
@@ -100,17 +120,41 @@ async function resolve(resolveImages: (names: readonly string[]) => Promise<Imag
   }
 }
 
-async function buildGolden(engine: Docker, dir: string, holds: GoldenManifest, log?: (line: string) => void): Promise<string> {
-  const { sandboxImage, sandboxImageId, images } = holds;
+interface GoldenJob {
+  engine: Docker;
+  imageEngine: Docker;
+  /** The golden state's path without extension: `<base>` (folder) or `<base>.img`, and `<base>.json`. */
+  base: string;
+  manifest: GoldenManifest;
+  build: GoldenBuild;
+  log?: ((line: string) => void) | undefined;
+}
+
+async function buildGolden(job: GoldenJob): Promise<void> {
+  const { engine, imageEngine, base, build, log } = job;
+  const { sandboxImage, images } = job.manifest;
   const tags = images.map((i) => (i.hostImage && i.hostImage !== i.tag ? `${i.tag} (from ${i.hostImage})` : i.tag));
   const token = randomBytes(4).toString('hex');
-  const work = `${dir}.building-${token}`;
-  const state = join(work, 'docker');
+  const work = `${base}.building-${token}`;
+  const mnt = join(work, 'mnt');
+  const diskImage = join(work, 'disk.img');
   // The socket folder lives in the system temp dir: a unix socket path must stay under 108 bytes,
   // and the golden folder may sit deep in a data directory.
   const run = await mkdtemp(join(tmpdir(), 'labrun-golden-'));
-  await mkdir(state, { recursive: true });
-  const mode = await probePrivilege(engine, sandboxImage);
+  await mkdir(work, { recursive: true });
+  let state: string;
+  let binds: string[];
+  if (build.disk) {
+    await createEmptyDisk(diskImage, build.disk.sizeBytes, build.disk.owner);
+    await mountDisk(diskImage, mnt, build.disk.owner);
+    await chown(run, build.disk.owner.uid, build.disk.owner.gid);
+    state = join(mnt, 'docker');
+    binds = [...diskBinds(mnt), `${run}:/run/labrun`];
+  } else {
+    state = join(work, 'docker');
+    await mkdir(state);
+    binds = [`${state}:/var/lib/docker`, `${run}:/run/labrun`];
+  }
   const name = `labrun-golden-${token}`;
   const container = engine.getContainer(name);
   try {
@@ -118,11 +162,7 @@ async function buildGolden(engine: Docker, dir: string, holds: GoldenManifest, l
       name,
       Image: sandboxImage,
       Labels: { [GOLDEN_BUILDER_LABEL]: '1' },
-      HostConfig: {
-        ...securityHostConfig(mode),
-        NetworkMode: 'none',
-        Binds: [`${state}:/var/lib/docker`, `${run}:/run/labrun`],
-      },
+      HostConfig: { ...build.hostConfig, NetworkMode: 'none', Binds: binds },
     });
     await container.start();
     const socketPath = join(run, 'docker.sock');
@@ -130,7 +170,7 @@ async function buildGolden(engine: Docker, dir: string, holds: GoldenManifest, l
     const inner = new DockerClient({ socketPath });
     for (const { tag, hostImage = tag } of images) {
       log?.(`preparing ${tag} for sandboxes (once per image version)`);
-      const tar = await engine.getImage(hostImage).get();
+      const tar = await imageEngine.getImage(hostImage).get();
       const progress = await inner.loadImage(tar);
       await new Promise<void>((resolve, reject) => inner.modem.followProgress(progress, (err: unknown) => (err ? reject(err) : resolve())));
       if (hostImage !== tag) {
@@ -143,6 +183,7 @@ async function buildGolden(engine: Docker, dir: string, holds: GoldenManifest, l
     }
     await container.stop({ t: GOLDEN_STOP_SECONDS });
   } catch (err) {
+    if (build.disk) await unmountDisk(mnt).catch(() => {});
     await rm(work, { recursive: true, force: true });
     throw err instanceof SandboxError ? err : new SandboxError(`could not prepare the images ${tags.join(', ')} for sandboxes: ${errorMessage(err)}`, 'Check that the images load with `docker save TAG | docker load` and retry.');
   } finally {
@@ -152,17 +193,17 @@ async function buildGolden(engine: Docker, dir: string, holds: GoldenManifest, l
   // Per-daemon identity and network state must not be shared by every sandbox seeded from this copy.
   await rm(join(state, 'engine-id'), { force: true });
   await rm(join(state, 'network'), { recursive: true, force: true });
-  if (!(await exists(`${dir}.json`))) {
-    // No complete copy: anything at `dir` is a placeholder or a torn leftover.
-    await rm(dir, { recursive: true, force: true });
-    await rename(state, dir);
-    const manifest: GoldenManifest = { sandboxImage, sandboxImageId, images };
-    await writeFile(`${dir}.json`, JSON.stringify(manifest, null, 2));
+  if (build.disk) await unmountDisk(mnt);
+  if (!(await exists(`${base}.json`))) {
+    // No complete copy: anything at the target is a placeholder or a torn leftover.
+    const target = build.disk ? `${base}.img` : base;
+    await rm(target, { recursive: true, force: true });
+    await rename(build.disk ? diskImage : state, target);
+    await writeFile(`${base}.json`, JSON.stringify(job.manifest, null, 2));
   }
   // Otherwise another labrun process finished the same key first: its copy is as good as ours.
   await rm(work, { recursive: true, force: true });
-  await pruneStale(engine, dirname(dir), log);
-  return dir;
+  await pruneStale(engine, imageEngine, dirname(base), log);
 }
 
 /** What a golden state holds, written beside it (`<key>.json`) so stale copies can be found later. */
@@ -178,23 +219,32 @@ type GoldenManifest = z.infer<typeof manifestSchema>;
  * never be used again), and leftovers of builds that died. Runs after a new golden state is built,
  * which is when images have changed.
  */
-async function pruneStale(engine: Docker, goldenDir: string, log?: (line: string) => void): Promise<void> {
-  const currentId = (tag: string) => engine.getImage(tag).inspect().then((i) => i.Id, () => undefined);
+async function pruneStale(engine: Docker, imageEngine: Docker, goldenDir: string, log?: (line: string) => void): Promise<void> {
+  const currentId = (e: Docker, tag: string) => e.getImage(tag).inspect().then((i) => i.Id, () => undefined);
   for (const entry of await readdir(goldenDir)) {
     const path = join(goldenDir, entry);
     if (entry.includes('.building-')) {
       const age = Date.now() - (await stat(path)).mtimeMs;
-      if (age > STALE_BUILD_MS) await rm(path, { recursive: true, force: true });
+      if (age > STALE_BUILD_MS) {
+        // A disk build that died may still be mounted: never delete through a mount.
+        await unmountDisk(join(path, 'mnt'));
+        await rm(path, { recursive: true, force: true });
+      }
       continue;
     }
     if (!entry.endsWith('.json')) continue;
     const parsed = manifestSchema.safeParse(JSON.parse(await readFile(path, 'utf8').catch(() => 'null')));
     if (!parsed.success) continue;
-    const held: GoldenImage[] = [{ tag: parsed.data.sandboxImage, id: parsed.data.sandboxImageId }, ...parsed.data.images];
-    const current = await Promise.all(held.map((i) => currentId(i.hostImage ?? i.tag)));
-    if (held.every((i, n) => current[n] === i.id)) continue;
+    const current = await Promise.all([
+      currentId(engine, parsed.data.sandboxImage),
+      ...parsed.data.images.map((i) => currentId(imageEngine, i.hostImage ?? i.tag)),
+    ]);
+    const held = [parsed.data.sandboxImageId, ...parsed.data.images.map((i) => i.id)];
+    if (held.every((id, n) => current[n] === id)) continue;
+    const stale = path.slice(0, -'.json'.length);
     log?.(`removing golden state ${entry.slice(0, -'.json'.length)}: its images were rebuilt`);
-    await rm(path.slice(0, -'.json'.length), { recursive: true, force: true });
+    await rm(stale, { recursive: true, force: true });
+    await rm(`${stale}.img`, { force: true });
     await rm(path, { force: true });
   }
 }

@@ -27,7 +27,7 @@ export interface SandboxLimits {
 
 /** Progress while a sandbox is being made, so the UI can show steps and elapsed time, not a blank screen. */
 export interface SandboxProgress {
-  step: 'network' | 'volume' | 'container' | 'daemon' | 'images' | 'files' | 'ready';
+  step: 'network' | 'volume' | 'disk' | 'container' | 'daemon' | 'images' | 'files' | 'ready';
   message: string;
   elapsedMs: number;
 }

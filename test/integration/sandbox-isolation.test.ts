@@ -1,5 +1,6 @@
-// Issue #2 acceptance, two sandboxes side by side: both publish 8080 without conflict, neither
-// reaches the other's containers, and neither can talk to the host's Docker daemon.
+// Two trusted-level sandboxes side by side (the isolated level has no outer network at all; the
+// escape suite covers it): both publish 8080 without conflict, neither reaches the other's containers
+// over its bridge network, and neither can talk to the host's Docker daemon.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -18,7 +19,7 @@ const LAB_ID = `test-sandbox-isolation-${randomBytes(3).toString('hex')}`;
 const MARKER = `sandbox-b-${randomBytes(4).toString('hex')}`;
 
 const host = new Docker();
-const driver = new DindDriver({ stateDir: STATE_DIR, engine: host });
+const driver = new DindDriver({ stateDir: STATE_DIR, isolation: 'trusted' });
 let pair: Promise<[Sandbox, Sandbox]> | undefined;
 const made: Sandbox[] = [];
 

@@ -1,20 +1,19 @@
-// Issue #2 acceptance, lifecycle: destroy leaves nothing behind, a restarted server (a second driver)
+// Sandbox lifecycle on the default (isolated) level: destroy leaves nothing behind (container, disk
+// image, its mount, socket folder), a restarted server (a second driver)
 // re-adopts a sandbox even after its daemon was killed, reap removes everything, and a sandbox that
 // never becomes ready fails with an error a person can act on, leaving nothing behind either.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Docker from 'dockerode';
 import { DindDriver } from '../../server/sandbox/dind.ts';
 import { resourceName } from '../../server/sandbox/naming.ts';
 import { SandboxError, type Sandbox } from '../../server/sandbox/sandbox.ts';
 import { requireDocker } from '../support/require.ts';
 
 const LAB_ID = `test-sandbox-lifecycle-${randomBytes(3).toString('hex')}`;
-const host = new Docker();
 let stateDir = '';
 
 before(async () => {
@@ -22,24 +21,30 @@ before(async () => {
 });
 
 after(async () => {
-  await new DindDriver({ stateDir, engine: host }).reap((labels) => labels['labrun.lab'] !== LAB_ID);
+  await new DindDriver({ stateDir }).reap((labels) => labels['labrun.lab'] !== LAB_ID);
   await rm(stateDir, { recursive: true, force: true });
 });
 
 const spec = { labId: LAB_ID, learnerId: 'learner-lc', workspace: 'lifecycle', images: [] };
 
-/** Everything on the host that carries this file's lab label. */
+const engine = new DindDriver({ stateDir: tmpdir() }).engine;
+
+/** Everything on the sandbox engine that carries this file's lab label, and every disk or mount left in stateDir. */
 async function leftovers(): Promise<string[]> {
   const filters = { label: [`labrun.lab=${LAB_ID}`] };
   const [containers, volumes, networks] = await Promise.all([
-    host.listContainers({ all: true, filters }),
-    host.listVolumes({ filters }),
-    host.listNetworks({ filters }),
+    engine.listContainers({ all: true, filters }),
+    engine.listVolumes({ filters }),
+    engine.listNetworks({ filters }),
   ]);
+  const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes(stateDir));
+  const disks = await readdir(join(stateDir, 'disks')).catch(() => []);
   return [
     ...containers.map((c) => `container ${c.Names[0] ?? c.Id}`),
     ...(volumes.Volumes ?? []).map((v) => `volume ${v.Name}`),
     ...networks.map((n) => `network ${n.Name}`),
+    ...mounts.map((m) => `mount ${m.split(' ')[4] ?? m}`),
+    ...disks.map((d) => `disk ${d}`),
   ];
 }
 
@@ -50,13 +55,13 @@ async function gone(path: string): Promise<boolean> {
   );
 }
 
-test('destroy removes container, volume, network and socket folder, and can be called twice', async (t) => {
+test('destroy removes container, disk image, its mount and socket folder, and can be called twice', async (t) => {
   if (!requireDocker(t)) return;
-  const driver = new DindDriver({ stateDir, engine: host });
+  const driver = new DindDriver({ stateDir });
   const sb = await driver.create(spec);
   assert.deepEqual(
     (await leftovers()).sort(),
-    [`container /${resourceName(sb.id)}`, `network ${resourceName(sb.id)}`, `volume ${resourceName(sb.id)}`].sort(),
+    [`container /${resourceName(sb.id)}`, `mount ${join(stateDir, 'disks', sb.id)}`, `disk ${sb.id}`, `disk ${sb.id}.img`].sort(),
   );
   assert.equal(await sb.isHealthy(), true);
   await sb.destroy();
@@ -68,14 +73,14 @@ test('destroy removes container, volume, network and socket folder, and can be c
 
 test('a second driver adopts a sandbox whose daemon was killed, and reap removes it', async (t) => {
   if (!requireDocker(t)) return;
-  const first = await new DindDriver({ stateDir, engine: host }).create(spec);
+  const first = await new DindDriver({ stateDir }).create(spec);
   let adopted: Sandbox | undefined;
   try {
     const wrote = await first.exec({ argv: ['sh', '-c', 'echo kept > note.txt'] });
     assert.equal(wrote.exitCode, 0, wrote.stderr);
     // As when the machine stops: the sandbox container is killed, leaving it Exited (137).
-    await host.getContainer(resourceName(first.id)).kill();
-    const second = new DindDriver({ stateDir, engine: host });
+    await engine.getContainer(resourceName(first.id)).kill();
+    const second = new DindDriver({ stateDir });
     adopted = (await second.adoptExisting()).find((s) => s.id === first.id);
     assert.ok(adopted, 'the sandbox was not adopted');
     assert.deepEqual([adopted.labId, adopted.learnerId, adopted.workspacePath], [LAB_ID, 'learner-lc', '/root/lifecycle']);
@@ -101,7 +106,7 @@ function assertClearError(err: unknown, pattern: RegExp): true {
 
 test('a daemon that does not answer in time fails with a SandboxError naming the container, leaving nothing', async (t) => {
   if (!requireDocker(t)) return;
-  const driver = new DindDriver({ stateDir, engine: host, readyTimeoutMs: 1 });
+  const driver = new DindDriver({ stateDir, readyTimeoutMs: 1 });
   await assert.rejects(driver.create(spec), (err) => assertClearError(err, /Docker daemon in sandbox container labrun-sb-\w+ did not answer within 1 ms/));
   assert.deepEqual(await leftovers(), []);
 });
@@ -109,14 +114,14 @@ test('a daemon that does not answer in time fails with a SandboxError naming the
 test('a sandbox whose entrypoint exits fails with a SandboxError, leaving nothing', async (t) => {
   if (!requireDocker(t)) return;
   // The plain Debian base has no dockerd: its command exits at once, long before the ready timeout.
-  const driver = new DindDriver({ stateDir, engine: host, image: 'labrun/debian:bookworm' });
+  const driver = new DindDriver({ stateDir, image: 'labrun/debian:bookworm' });
   await assert.rejects(driver.create(spec), (err) => assertClearError(err, /sandbox container labrun-sb-\w+ stopped \(exit code \d+\) before its Docker daemon answered/));
   assert.deepEqual(await leftovers(), []);
 });
 
 test('a lab image missing on the host fails with a SandboxError saying how to get it, leaving nothing', async (t) => {
   if (!requireDocker(t)) return;
-  const driver = new DindDriver({ stateDir, engine: host });
+  const driver = new DindDriver({ stateDir });
   await assert.rejects(driver.create({ ...spec, images: ['labrun/no-such-image:1'] }), (err) =>
     assertClearError(err, /image labrun\/no-such-image:1 is not on this Docker host/),
   );
@@ -125,7 +130,7 @@ test('a lab image missing on the host fails with a SandboxError saying how to ge
 
 test('exec in a sandbox that has been removed fails with a SandboxError, not a raw engine error', async (t) => {
   if (!requireDocker(t)) return;
-  const sb = await new DindDriver({ stateDir, engine: host }).create(spec);
+  const sb = await new DindDriver({ stateDir }).create(spec);
   await sb.destroy();
   await assert.rejects(sb.exec({ argv: ['true'] }), (err) => assertClearError(err, new RegExp(`sandbox ${resourceName(sb.id)} is not running`)));
   await assert.rejects(sb.exec({ service: 'web', argv: ['true'] }), (err) => assertClearError(err, /is not running/));

@@ -4,9 +4,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 
+/** The host engine, and labrun's sandbox engine that isolated sandboxes (the default) run on. */
+const ENGINES = [undefined, process.env.LABRUN_SANDBOX_ENGINE || 'unix:///run/labrun-engine.sock'];
+
 function dockerAnswers(): boolean {
   try {
-    execFileSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'pipe', timeout: 10_000 });
+    for (const host of ENGINES) {
+      execFileSync('docker', [...(host ? ['-H', host] : []), 'info', '--format', '{{.ServerVersion}}'], { stdio: 'pipe', timeout: 10_000 });
+    }
     return true;
   } catch {
     return false;
@@ -23,10 +28,10 @@ function missing(t: TestContext, what: string): false {
   return false;
 }
 
-/** True when a Docker engine answers; otherwise fails (CI) or skips loudly. */
+/** True when both Docker engines answer; otherwise fails (CI) or skips loudly. */
 export function requireDocker(t: TestContext): boolean {
   dockerCached ??= dockerAnswers();
-  return dockerCached || missing(t, 'no Docker engine answers');
+  return dockerCached || missing(t, 'the host Docker engine or labrun\'s sandbox engine does not answer');
 }
 
 export const CHROMIUM_PATH = process.env.LABRUN_CHROMIUM ?? '/usr/bin/chromium';
