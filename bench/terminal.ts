@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/support/require.ts';
+import { reportUnmeasured, unmeasured } from './support/measure.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
 const OUT = join(ROOT, '.cache/bench-terminal');
@@ -349,7 +350,7 @@ const median = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b
 
 async function main(): Promise<void> {
   if (!existsSync(CHROMIUM_PATH)) {
-    console.log(`bench/terminal: no Chromium at ${CHROMIUM_PATH}; skipped`);
+    unmeasured('the terminal (labrun against wetty)', `no Chromium at ${CHROMIUM_PATH}`);
     return;
   }
   // `--only labrun` or `--only wetty` measures one stack (while tuning); the default is both.
@@ -410,7 +411,7 @@ function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyMs: Map<s
     console.log(`${label.padEnd(width)}  ${fmt(labrun, pick, digits).padStart(8)}  ${fmt(wetty, pick, digits).padStart(8)}`);
   }
   for (const [name, r] of results) {
-    if (typeof r === 'string') console.log(`${name}: could not be measured: ${r}`);
+    if (typeof r === 'string') unmeasured(name, r);
     else {
       console.log(`${name}: seq runs (ms, in order): ${r.seqRuns || 'none completed'}`);
       for (const note of r.notes) console.log(`${name}: ${note}`);
@@ -458,3 +459,4 @@ function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyMs: Map<s
 }
 
 await main();
+reportUnmeasured();

@@ -11,6 +11,7 @@ import { loadCatalog } from '../server/labs/catalog.ts';
 import { DindDriver } from '../server/sandbox/dind.ts';
 import { LABEL } from '../server/sandbox/naming.ts';
 import { encodeClientFrame } from '../shared/protocol.ts';
+import { measure, reportUnmeasured, unmeasured } from './support/measure.ts';
 
 const RUNS = 50;
 const CHECK_RUNS = 10;
@@ -28,7 +29,7 @@ for (const f of ['app.js', 'app.css']) {
   try {
     console.log(`client ${f}: ${(statSync(path.join(CLIENT_DIR, f)).size / 1024).toFixed(0)} kB (minified, before gzip)`);
   } catch {
-    console.log(`client ${f}: not built (run npm run build)`);
+    unmeasured(`client ${f} size`, 'dist/client/ is not built (npm run build)');
   }
 }
 
@@ -47,14 +48,17 @@ try {
   const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
 
   for (const [label, route] of [['GET /api/labs', '/api/labs'], ['GET /api/labs/:id', `/api/labs/${labId}`]] as const) {
-    const times: number[] = [];
-    for (let i = 0; i < RUNS + 5; i++) {
-      const t0 = performance.now();
-      const res = await fetch(server.url + route, { headers: { cookie } });
-      await res.arrayBuffer();
-      if (i >= 5) times.push(performance.now() - t0);
-    }
-    summary(label, times);
+    await measure(label, async () => {
+      const times: number[] = [];
+      for (let i = 0; i < RUNS + 5; i++) {
+        const t0 = performance.now();
+        const res = await fetch(server.url + route, { headers: { cookie } });
+        await res.arrayBuffer();
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        if (i >= 5) times.push(performance.now() - t0);
+      }
+      summary(label, times);
+    });
   }
 
   const openShell = async (): Promise<number> => {
@@ -74,19 +78,27 @@ try {
     ws.close();
     return ms;
   };
-  console.log(`terminal, cold sandbox (create + nginx preload + shell): ${((await openShell()) / 1000).toFixed(1)} s to the prompt`);
-  console.log(`terminal, reconnect to the same shell: ${(await openShell()).toFixed(0)} ms to the prompt`);
-
-  const times: number[] = [];
-  for (let i = 0; i < CHECK_RUNS + 1; i++) {
-    const t0 = performance.now();
-    const res = await fetch(`${server.url}/api/labs/${labId}/steps/${seedStep.id}/check`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: '{}' });
-    await res.arrayBuffer();
-    if (i >= 1) times.push(performance.now() - t0);
-  }
-  summary(`POST check, seed step 1 (${seedStep.checks.length} checks, failing), through HTTP`, times);
+  const shell = await measure('terminal, cold sandbox to the prompt', async () => {
+    console.log(`terminal, cold sandbox (create + nginx preload + shell): ${((await openShell()) / 1000).toFixed(1)} s to the prompt`);
+    return true;
+  });
+  if (shell) {
+    await measure('terminal reconnect', async () => console.log(`terminal, reconnect to the same shell: ${(await openShell()).toFixed(0)} ms to the prompt`));
+    await measure('POST check through HTTP', async () => {
+      const times: number[] = [];
+      for (let i = 0; i < CHECK_RUNS + 1; i++) {
+        const t0 = performance.now();
+        const res = await fetch(`${server.url}/api/labs/${labId}/steps/${seedStep.id}/check`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: '{}' });
+        await res.arrayBuffer();
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        if (i >= 1) times.push(performance.now() - t0);
+      }
+      summary(`POST check, seed step 1 (${seedStep.checks.length} checks, failing), through HTTP`, times);
+    });
+  } else unmeasured('terminal reconnect and POST check', 'no sandbox (see above)');
 } finally {
   await server.close();
   await new DindDriver({ stateDir: path.join(dataDir, 'sandboxes') }).reap((labels) => labels[LABEL.lab] !== labId);
   rmSync(root, { recursive: true, force: true });
 }
+reportUnmeasured();

@@ -1,31 +1,14 @@
-// Builds the browser client with esbuild: client/main.ts → dist/client/app.js + app.css (the
-// stylesheets it imports, xterm's included), and copies client/index.html. No inline scripts, so the
-// page works under the server's strict Content-Security-Policy.
-import { copyFile, mkdir } from 'node:fs/promises';
+// `npm run build`: builds the browser client into dist/client/ with the same build `labrun serve`
+// runs when the bundle is missing or stale (server/http/client-bundle.ts), and prints its sizes.
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { ClientBundleError, PACKAGE_ROOT, buildClient } from '../server/http/client-bundle.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const outdir = path.join(root, 'dist/client');
-
-const started = performance.now();
-await mkdir(outdir, { recursive: true });
-const result = await build({
-  entryPoints: { app: path.join(root, 'client/main.ts') },
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  target: ['chrome110', 'firefox110', 'safari16'],
-  outdir,
-  minify: true,
-  sourcemap: true,
-  legalComments: 'none',
-  metafile: true,
-  logLevel: 'warning',
-});
-await copyFile(path.join(root, 'client/index.html'), path.join(outdir, 'index.html'));
-const sizes = Object.entries(result.metafile.outputs)
-  .filter(([file]) => !file.endsWith('.map'))
-  .map(([file, o]) => `${path.basename(file)} ${(o.bytes / 1024).toFixed(0)} kB`);
-console.log(`client built in ${Math.round(performance.now() - started)} ms → ${path.relative(root, outdir)}/ (${sizes.join(', ')})`);
+try {
+  const { ms, sizes, warnings } = await buildClient();
+  for (const w of warnings) console.warn(`warning: ${w}`);
+  console.log(`client built in ${ms} ms → ${path.relative(PACKAGE_ROOT, path.join(PACKAGE_ROOT, 'dist/client'))}/ (${sizes.join(', ')})`);
+} catch (err) {
+  if (!(err instanceof ClientBundleError)) throw err;
+  console.error(`build: ${err.message}\n${err.hint}`);
+  process.exitCode = 1;
+}

@@ -21,9 +21,12 @@ args=(
   --default-address-pool base=10.201.0.0/16,size=24
 )
 
+# Inner containers' packets travel inside the sandbox's own interface (when it has one: isolated
+# sandboxes have none unless their lab asks for egress), so they must not be larger.
+[ -e /sys/class/net/eth0/mtu ] && args+=(--mtu="$(cat /sys/class/net/eth0/mtu)")
+
 if in_user_namespace; then
   args+=(--rootless)
-  # Nothing leaves the sandbox, so its inner networks need no smaller MTU than the default.
 else
   # Under --privileged they are writable already and remounting them read-write changes nothing.
   mount -o remount,rw /sys 2>/dev/null || true
@@ -40,8 +43,6 @@ else
     xargs -rn1 < /sys/fs/cgroup/cgroup.procs > /sys/fs/cgroup/init/cgroup.procs 2>/dev/null || true
     sed -e 's/ / +/g' -e 's/^/+/' < /sys/fs/cgroup/cgroup.controllers > /sys/fs/cgroup/cgroup.subtree_control || true
   fi
-  # Inner containers' packets travel inside the sandbox's own interface, so they must not be larger.
-  args+=(--mtu="$(cat /sys/class/net/eth0/mtu 2>/dev/null || echo 1500)")
 fi
 
 # An isolated sandbox's /root is an empty folder on its own disk at first: give it the shell setup.

@@ -4,7 +4,7 @@
 // table and a tally; exit 1 on any failure.
 // The sandbox is destroyed at the end, on error, and on Ctrl-C.
 import path from 'node:path';
-import { findLabDirs, formatIssue, loadLab, type Lab, type Step } from '../labs/catalog.ts';
+import { findLabDirs, formatIssue, loadLab, sandboxSpec, type Lab, type Step } from '../labs/catalog.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
 import { liveAnswers, runStepChecks, runStepSetup, runStepSolve, type CheckResult } from './run-step.ts';
 
@@ -78,7 +78,18 @@ async function testLab(lab: Lab, stateDir: string, strict: boolean): Promise<boo
   const { ensureImages, SANDBOX_IMAGE } = await import('../images/ensure-images.ts');
   await ensureImages([SANDBOX_IMAGE, ...lab.images], { onProgress: (line) => console.log(`  images: ${line}`) });
   const { DindDriver } = await import('../sandbox/dind.ts');
-  const driver = new DindDriver({ stateDir });
+  const { chooseIsolation } = await import('../sandbox/isolation.ts');
+  const { DEFAULT_SANDBOX_ENGINE } = await import('../sandbox/engines.ts');
+  const requested = process.env.LABRUN_ISOLATION;
+  const engineUrl = process.env.LABRUN_SANDBOX_ENGINE || DEFAULT_SANDBOX_ENGINE;
+  // A lab author's own machine: like `labrun serve` on loopback, trusted only as a loud fallback.
+  const choice = await chooseIsolation({ requested: requested === 'trusted' || requested === 'isolated' ? requested : undefined, sandboxEngine: engineUrl, loopback: true });
+  if (!choice.ok) {
+    console.error(`labrun test: ${choice.error}\n${choice.hint}`);
+    return false;
+  }
+  if (choice.warning) console.error(`labrun test: WARNING: ${choice.warning}`);
+  const driver = new DindDriver({ stateDir, isolation: choice.isolation, ...(choice.isolation === 'isolated' && { engineUrl }) });
 
   let sandbox: Sandbox | undefined;
   let interrupted = false;
@@ -94,7 +105,7 @@ async function testLab(lab: Lab, stateDir: string, strict: boolean): Promise<boo
   const problems: string[] = [];
   const tally: Tally = { failBefore: 0, declared: 0, vacuous: 0, passAfter: 0, failAfter: 0 };
   try {
-    sandbox = await driver.create({ labId: lab.id, learnerId: `selftest-${process.pid}`, workspace: lab.workspace, filesDir: lab.filesDir, images: lab.images });
+    sandbox = await driver.create(sandboxSpec(lab, `selftest-${process.pid}`));
     console.log(`  sandbox ${sandbox.id} ready after ${secs()} s\n`);
     console.log(row('STEP', 'CHECK', 'BEFORE SOLVE', 'AFTER', 'MS'));
     for (const step of lab.steps) {

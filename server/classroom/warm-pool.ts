@@ -1,13 +1,12 @@
 // The warm pool: sandboxes prepared before learners arrive (images preloaded, lab files copied,
 // compose not yet up), so joining gives a prompt in about a second. The instructor sets the expected
 // head count per lab; the pool prepares up to that many, two at a time (what two cores sustain),
-// after checking they fit in memory. Seating hands a ready sandbox to a learner — recorded in SQLite,
+// after checking they fit (memory, disk, addresses, process ids). Seating hands a ready sandbox to a learner — recorded in SQLite,
 // since its Docker label stays "pool" — or queues the learner ("waiting for a seat") until one is ready.
-import { readFileSync } from 'node:fs';
 import type { PoolStatus } from '../../shared/classroom-events.ts';
-import type { Lab } from '../labs/catalog.ts';
+import { sandboxSpec, type Lab } from '../labs/catalog.ts';
 import type { Sandbox, SandboxDriver } from '../sandbox/sandbox.ts';
-import { planCapacity, parseMemAvailable, type CapacityPlan } from './capacity.ts';
+import { planCapacity, type CapacityPlan, type Resource } from './capacity.ts';
 import type { ClassStore } from './class-store.ts';
 
 /** The learner label of sandboxes nobody has been handed yet. */
@@ -46,18 +45,10 @@ export interface WarmPoolOptions {
   driver: SandboxDriver;
   classes: ClassStore;
   parallelism?: number;
-  /** MemAvailable in bytes; default read from /proc/meminfo. */
-  memAvailable?: () => number | undefined;
+  /** The host's limits a new sandbox draws on, with what is left of each (see host-resources.ts); none = unchecked. */
+  resources?: () => Resource[];
   onStatus?: (labId: string, status: PoolStatus) => void;
   log?: (line: string) => void;
-}
-
-function readMemAvailable(): number | undefined {
-  try {
-    return parseMemAvailable(readFileSync('/proc/meminfo', 'utf8'));
-  } catch {
-    return undefined;
-  }
 }
 
 export class WarmPool {
@@ -106,8 +97,7 @@ export class WarmPool {
     const p = this.pool(lab);
     const have = p.ready.length + p.preparing + p.assigned;
     const toPrepare = Math.max(0, headCount - have);
-    const available = (this.opts.memAvailable ?? readMemAvailable)();
-    const capacity = planCapacity(toPrepare, available ?? Number.MAX_SAFE_INTEGER);
+    const capacity = planCapacity(toPrepare, this.opts.resources?.() ?? []);
     if (capacity.level === 'refuse' && !force) return { ok: false, capacity, message: capacity.message, status: this.status(lab.id) };
     p.target = headCount;
     p.consecutiveFailures = 0;
@@ -189,7 +179,7 @@ export class WarmPool {
       const { lab } = p;
       this.track(
         this.opts.driver
-          .create({ labId: lab.id, learnerId: POOL_LEARNER, workspace: lab.workspace, ...(lab.filesDir !== undefined && { filesDir: lab.filesDir }), images: lab.images })
+          .create(sandboxSpec(lab, POOL_LEARNER))
           .then(
             async (sb) => {
               p.preparing--;

@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs';
 import { STATUS_CODES, createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { WebSocketServer } from 'ws';
 import type { ClassEvent } from '../../shared/classroom-events.ts';
@@ -19,19 +18,21 @@ import { ENDED_MESSAGE, RECLAIMED_MESSAGE, warningMessage } from '../classroom/i
 import { POOL_LEARNER, WarmPool } from '../classroom/warm-pool.ts';
 import type { ServerConfig } from '../config.ts';
 import { loadCatalog } from '../labs/catalog.ts';
-import { DindDriver } from '../sandbox/dind.ts';
+import { DEFAULT_DISK_BYTES, DEFAULT_LIMITS, DindDriver } from '../sandbox/dind.ts';
+import { hostResources } from '../classroom/host-resources.ts';
 import type { Sandbox, SandboxDriver } from '../sandbox/sandbox.ts';
 import { LabSessions } from '../session/lab-sessions.ts';
 import { Store } from '../store/store.ts';
 import { TerminalManager } from '../terminal/terminal-manager.ts';
 import { apiRouter } from './api-routes.ts';
+import { CLIENT_DIR } from './client-bundle.ts';
 import { Auth, type Principal } from './auth.ts';
 import { classroomRouter, joinRouter, type ClassroomContext } from './classroom-routes.ts';
 import { HttpError, errorHandler } from './http-error.ts';
 import { isAllowedOrigin, type OriginPolicy } from './origin.ts';
 import { csrfGuard, hostGuard, requireAuth, requireInstructor, securityHeaders, tokenExchange } from './security.ts';
 
-export const CLIENT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/client');
+export { CLIENT_DIR };
 /** Largest JSON body: answers and a step id; anything bigger is a mistake or an attack. */
 const JSON_LIMIT = '64kb';
 /** Largest WebSocket message: a generous paste into the terminal. */
@@ -47,6 +48,8 @@ export interface ServerOptions {
   driver?: SandboxDriver;
   /** Re-adopt sandboxes left by an earlier run (default true). */
   adopt?: boolean;
+  /** Prepare the labs' images for sandboxes in the background at start (what `labrun serve` does). */
+  prepareImages?: boolean;
 }
 
 export interface ServerHandle {
@@ -94,6 +97,13 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
     driver,
     classes,
     log,
+    resources: () =>
+      hostResources({
+        isolation,
+        stateDir: config.dataDir,
+        pidsLimit: config.limits.pidsLimit ?? DEFAULT_LIMITS.pidsLimit,
+        diskBytes: config.diskBytes ?? DEFAULT_DISK_BYTES,
+      }),
     onStatus: (labId, status) => {
       for (const c of activeClassesOf(labId)) events.publish(c.id, { type: 'pool', pool: status });
     },
@@ -155,6 +165,10 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
     }
   }
   for (const s of sessions.live()) idle.track(s.learnerId, s.labId);
+  // The first learner should not wait for the labs' images to be prepared for sandboxes.
+  const preparing = opts.prepareImages
+    ? driver.prepare?.(catalog.labs.map((l) => l.images)).catch((err: unknown) => log(`warning: could not prepare the labs' images for sandboxes: ${err instanceof Error ? err.message : String(err)}`))
+    : undefined;
   const terminals = new TerminalManager();
   const auth = new Auth(config.token, (secret) => {
     const member = classes.learnerBySecret(secret);
@@ -185,6 +199,8 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   }
   const sendIndex: express.RequestHandler = (_req, res) => {
     const index = path.join(CLIENT_DIR, 'index.html');
+    // `labrun serve` builds the bundle before it listens; only a server started some other way (a
+    // test, a bench) without `npm run build` gets here.
     if (!existsSync(index)) throw new HttpError('the web client is not built', 500, 'Run `npm run build`, then reload.', true);
     res.setHeader('Cache-Control', 'no-cache');
     res.sendFile(index);
@@ -364,6 +380,7 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await preparing;
       const kept = await sessions.dispose();
       if (kept > 0) log(`kept ${kept} sandbox${kept === 1 ? '' : 'es'} running; the next labrun serve re-adopts ${kept === 1 ? 'it' : 'them'}`);
       events.dispose();

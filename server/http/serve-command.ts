@@ -6,6 +6,7 @@ import { SANDBOX_IMAGE, ensureImages } from '../images/ensure-images.ts';
 import { DEFAULT_DISK_BYTES } from '../sandbox/dind.ts';
 import { chooseIsolation } from '../sandbox/isolation.ts';
 import { createServer } from './app.ts';
+import { ClientBundleError, ensureClientBundle } from './client-bundle.ts';
 
 function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -26,6 +27,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if (err instanceof ConfigError) {
       console.error(`labrun serve: ${err.message}\n\n${SERVE_USAGE}`);
       return 2;
+    }
+    throw err;
+  }
+
+  // Before anything slow (images) and before listening: the printed URL must lead to a working page.
+  try {
+    await ensureClientBundle((line) => console.log(line));
+  } catch (err) {
+    if (err instanceof ClientBundleError) {
+      console.error(`labrun serve: ${err.message}\n${err.hint}`);
+      return 1;
     }
     throw err;
   }
@@ -79,7 +91,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     const images = [SANDBOX_IMAGE, ...new Set(catalog.labs.flatMap((l) => l.images))];
     await ensureImages(images, { onProgress: (line) => console.log(`images: ${line}`) });
     console.log('looking for sandboxes from a previous run…');
-    server = await createServer(config);
+    server = await createServer(config, { prepareImages: true });
     if (server.adopted > 0) console.log(`re-adopted ${server.adopted} sandbox(es) from the previous run`);
     console.log(
       isolation.isolation === 'isolated'

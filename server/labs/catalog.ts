@@ -4,6 +4,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
+import type { SandboxSpec } from '../sandbox/sandbox.ts';
 import { renderMarkdown } from './markdown.ts';
 import {
   EXPECTATION_KINDS,
@@ -49,10 +50,24 @@ export interface Lab {
   /** Workspace folder in the sandbox (`/root/<workspace>`); also the compose project name. */
   workspace: string;
   images: string[];
+  /** The lab's sandboxes may reach outside addresses (lab.yaml `egress: true`). */
+  egress: boolean;
   composeFiles: string[];
   /** Services declared across the lab's compose files. */
   services: string[];
   steps: Step[];
+}
+
+/** What a sandbox for this lab and learner must be: the one place a lab becomes a SandboxSpec. */
+export function sandboxSpec(lab: Lab, learnerId: string): SandboxSpec {
+  return {
+    labId: lab.id,
+    learnerId,
+    workspace: lab.workspace,
+    ...(lab.filesDir !== undefined && { filesDir: lab.filesDir }),
+    images: lab.images,
+    egress: lab.egress,
+  };
 }
 
 export interface Catalog {
@@ -178,6 +193,7 @@ export async function loadLab(dirArg: string): Promise<{ lab?: Lab; issues: LabI
     dir,
     workspace: meta.workspace,
     images: meta.images,
+    egress: meta.egress,
     composeFiles: meta.compose,
     services: [...services].sort(),
     steps,

@@ -182,6 +182,11 @@ export const LabFileSchema = z.strictObject({
   /** Workspace folder inside the sandbox; compose takes the project name from it, so keep it compose-safe. */
   workspace: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'workspace must be lower-case letters, digits, _ and - (it becomes the compose project name)'),
   images: z.array(name).default([]),
+  /**
+   * Whether the lab's sandboxes reach outside addresses (to pull or build from the internet). Without
+   * it an isolated sandbox has no network at all; with it, still never the host, labrun or other sandboxes.
+   */
+  egress: z.boolean().default(false),
   /** Compose files in files/, for validating service names in checks. */
   compose: z.array(name).default(['docker-compose.yaml']),
   /** Step files in steps/, in order; default: every steps/*.md sorted by name. */

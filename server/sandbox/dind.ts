@@ -48,6 +48,12 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   pidsLimit: 1024,
 };
 
+/**
+ * Network of the sandbox engine that sandboxes of labs with `egress: true` join; made, with the host
+ * rules that keep it from this host, private ranges and other sandboxes, by scripts/ensure-sandbox-engine.sh.
+ */
+export const EGRESS_NETWORK = 'labrun-egress';
+
 /** Room for a lab's images, a few stacks and the learner's files; the image file is sparse, so unused room costs nothing. */
 export const DEFAULT_DISK_BYTES = 10 * 1024 ** 3;
 
@@ -95,7 +101,7 @@ export interface DindDriverOptions {
   imageEngine?: Docker;
   /** Size of an isolated sandbox's disk (inner images and containers, workspace, /tmp). */
   diskBytes?: number;
-  /** Sandbox image; defaults to labrun/sandbox:latest. */
+  /** Sandbox image; defaults to labrun/sandbox:trixie. */
   image?: string;
   /** Longest wait for a new or restarted sandbox's inner daemon to answer. */
   readyTimeoutMs?: number;
@@ -106,7 +112,7 @@ export interface DindDriverOptions {
   goldenDir?: string;
   /**
    * Maps the image names a spec declares (nginx:latest) to the host images loaded under them
-   * (labrun/nginx:latest); by default through the recipes in images/.
+   * (labrun/nginx:trixie); by default through the recipes in images/.
    */
   resolveImages?: (names: readonly string[]) => Promise<ImageMapping[]>;
 }
@@ -441,20 +447,13 @@ export class DindDriver implements SandboxDriver {
   private async placeIsolated(id: string, spec: SandboxSpec, progress: (step: SandboxProgress['step'], message: string) => void): Promise<Placement> {
     const owner = await this.remapIds();
     await copyImage(this.imageEngine, this.ctx.engine, this.image, (line) => progress('images', line));
-    const hostConfig = isolatedHostConfig();
+    if (spec.egress) await this.assertEgressNetwork();
+    const hostConfig = { ...isolatedHostConfig(), ...(spec.egress && { NetworkMode: EGRESS_NETWORK }) };
     const disk = diskPaths(this.ctx, id);
     await mkdir(join(this.ctx.stateDir, 'disks'), { recursive: true });
     if (spec.images.length > 0) {
       progress('images', `preparing images ${spec.images.join(', ')}`);
-      const golden = await ensureGolden(this.ctx.engine, {
-        goldenDir: this.goldenDir,
-        sandboxImage: this.image,
-        images: spec.images,
-        imageEngine: this.imageEngine,
-        build: { hostConfig, disk: { sizeBytes: this.diskBytes, owner } },
-        ...(this.resolveImages ? { resolveImages: this.resolveImages } : {}),
-        log: (line) => progress('images', line),
-      });
+      const golden = await this.golden(spec.images, (line) => progress('images', line));
       progress('disk', 'copying the disk with the preloaded images');
       await copyDisk(golden, disk.image);
     } else {
@@ -463,6 +462,51 @@ export class DindDriver implements SandboxDriver {
     }
     await mountDisk(disk.image, disk.mountPoint, owner);
     return { hostConfig, binds: diskBinds(disk.mountPoint), owner, seeding: false };
+  }
+
+  /**
+   * The golden state for an image set, built once (see golden.ts) by a sandbox of this driver's level:
+   * a disk image for isolated sandboxes, a folder for trusted ones.
+   */
+  private async golden(images: string[], log: (line: string) => void): Promise<string> {
+    const build =
+      this.isolation === 'isolated'
+        ? { hostConfig: isolatedHostConfig(), disk: { sizeBytes: this.diskBytes, owner: await this.remapIds() } }
+        : { hostConfig: securityHostConfig(await probePrivilege(this.ctx.engine, this.image)) };
+    return ensureGolden(this.ctx.engine, {
+      goldenDir: this.goldenDir,
+      sandboxImage: this.image,
+      images,
+      imageEngine: this.imageEngine,
+      build,
+      ...(this.resolveImages ? { resolveImages: this.resolveImages } : {}),
+      log,
+    });
+  }
+
+  /**
+   * Makes ready, before the first learner asks, what creating sandboxes for these image sets needs:
+   * the sandbox image on the sandbox engine and each set's golden state (seconds, once per version).
+   */
+  async prepare(imageSets: readonly string[][], log: (line: string) => void = () => {}): Promise<void> {
+    if (this.isolation === 'isolated') {
+      await this.remapIds();
+      await copyImage(this.imageEngine, this.ctx.engine, this.image, log);
+    }
+    for (const images of imageSets) if (images.length > 0) await this.golden(images, log);
+  }
+
+  /** The egress network and its filter rules are the host's setup (scripts/ensure-sandbox-engine.sh), not ours. */
+  private async assertEgressNetwork(): Promise<void> {
+    await this.ctx.engine
+      .getNetwork(EGRESS_NETWORK)
+      .inspect()
+      .catch((err: unknown) => {
+        throw new SandboxError(
+          `this lab asks for egress, but the sandbox engine has no ${EGRESS_NETWORK} network (${errorMessage(err)})`,
+          'Run scripts/ensure-docker.sh as root: it creates the network and the host rules that keep egress away from this host and other sandboxes.',
+        );
+      });
   }
 
   /** Trusted: a bridge network and a volume on the host engine; the golden folder is copied in by the entrypoint. */
@@ -489,15 +533,7 @@ export class DindDriver implements SandboxDriver {
     const hostConfig = { ...securityHostConfig(await probePrivilege(engine, this.image)), NetworkMode: name };
     if (spec.images.length > 0) {
       progress('images', `preparing images ${spec.images.join(', ')}`);
-      const golden = await ensureGolden(engine, {
-        goldenDir: this.goldenDir,
-        sandboxImage: this.image,
-        images: spec.images,
-        imageEngine: this.imageEngine,
-        build: { hostConfig: securityHostConfig(await probePrivilege(engine, this.image)) },
-        ...(this.resolveImages ? { resolveImages: this.resolveImages } : {}),
-        log: (line) => progress('images', line),
-      });
+      const golden = await this.golden(spec.images, (line) => progress('images', line));
       binds.push(`${golden}:/labrun/golden:ro`);
     }
     return { hostConfig, binds, owner: undefined, seeding: spec.images.length > 0 };

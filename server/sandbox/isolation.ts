@@ -8,7 +8,7 @@ export type IsolationChoice =
   | { ok: false; error: string; hint: string };
 
 const TRUSTED_WARNING =
-  'sandboxes are NOT isolated from this server: root in a sandbox can take over this machine. Only let people you would give root here use it.';
+  'Sandboxes are NOT isolated from this server: root in a sandbox can take over this machine. Only let people you would give root here use it.';
 
 /** The decision as a table: what was asked, whether the isolated engine works (and why not), and who can connect. */
 export function decideIsolation(input: { requested: Isolation | undefined; engineProblem: string | undefined; loopback: boolean }): IsolationChoice {

@@ -17,6 +17,8 @@ export interface SandboxSpec {
   filesDir?: string;
   /** Images the lab's stacks use; they are preloaded into the inner daemon, never pulled per learner. */
   images: string[];
+  /** Reach outside addresses (to pull or build); never the host, the server or other sandboxes. Default false. */
+  egress?: boolean;
 }
 
 export interface SandboxLimits {
@@ -84,6 +86,8 @@ export interface SandboxDriver {
   adoptExisting(): Promise<Sandbox[]>;
   /** Destroys every sandbox (container, volume, network) this driver's labels mark that `keep` rejects. */
   reap(keep?: (labels: Record<string, string>) => boolean): Promise<number>;
+  /** Optional: prepares ahead of the first learner what sandboxes with these image sets need. */
+  prepare?(imageSets: readonly string[][], log?: (line: string) => void): Promise<void>;
 }
 
 /** A failure a person can act on: says what failed and what to do. */

@@ -2,7 +2,7 @@
 // reports its progress while it starts, re-adopts sandboxes left by an earlier server run, runs each
 // step's setup once when the learner opens it, and replaces a sandbox that died (progress lives in the
 // store, so nothing the learner earned is lost). Owns the session map; sandboxes outlive it on purpose.
-import type { Lab, Step } from '../labs/catalog.ts';
+import { sandboxSpec, type Lab, type Step } from '../labs/catalog.ts';
 import { runStepSetup } from '../checks/run-step.ts';
 import { SandboxError, type Sandbox, type SandboxDriver, type SandboxProgress } from '../sandbox/sandbox.ts';
 
@@ -204,13 +204,7 @@ export class LabSessions {
     this.setStatus(e, { state: 'starting', progress: null, ...(notice && { notice }) });
     try {
       const sb = await this.opts.driver.create(
-        {
-          labId: lab.id,
-          learnerId: e.learnerId,
-          workspace: lab.workspace,
-          ...(lab.filesDir !== undefined && { filesDir: lab.filesDir }),
-          images: lab.images,
-        },
+        sandboxSpec(lab, e.learnerId),
         (progress) => this.setStatus(e, { ...e.status, progress }),
       );
       e.sandbox = sb;

@@ -63,10 +63,22 @@ pwd
 \`\`\`
 `;
 
+/**
+ * Removes the fixture's folder after the test, but first every sandbox of its lab: an isolated
+ * sandbox's disk is mounted inside the data folder, and a recursive delete would walk into it.
+ * (After-hooks run in the order they were added, so this one runs before the server's close.)
+ */
+function cleanUpAfter(t: TestContext, root: string, fx: Fixture): Fixture {
+  t.after(async () => {
+    await reapFixtureSandboxes(fx);
+    rmSync(root, { recursive: true, force: true });
+  });
+  return fx;
+}
+
 /** Writes a temp labs folder with one lab; removed after the test. */
 export function makeFixture(t: TestContext): Fixture {
   const root = mkdtempSync(path.join(tmpdir(), 'lrw-'));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
   const labId = `web-fixture-${randomBytes(3).toString('hex')}`;
   const lab = path.join(root, 'labs', labId);
   mkdirSync(path.join(lab, 'steps'), { recursive: true });
@@ -81,19 +93,18 @@ export function makeFixture(t: TestContext): Fixture {
   const labsDir = path.join(root, 'labs');
   const dataDir = path.join(root, 'data');
   const config = parseConfig(['--port', '0', '--labs', labsDir, '--data', dataDir, '--token', TOKEN], {});
-  return { labId, labsDir, dataDir, config };
+  return cleanUpAfter(t, root, { labId, labsDir, dataDir, config });
 }
 
 /** A copy of a real lab under a unique id, so its sandboxes can be reaped by label. */
 export function copyLab(t: TestContext, sourceDir: string): Fixture {
   const root = mkdtempSync(path.join(tmpdir(), 'lrw-'));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
   const labId = `${path.basename(sourceDir)}-${randomBytes(3).toString('hex')}`;
   const labsDir = path.join(root, 'labs');
   cpSync(sourceDir, path.join(labsDir, labId), { recursive: true });
   const dataDir = path.join(root, 'data');
   const config = parseConfig(['--port', '0', '--labs', labsDir, '--data', dataDir, '--token', TOKEN], {});
-  return { labId, labsDir, dataDir, config };
+  return cleanUpAfter(t, root, { labId, labsDir, dataDir, config });
 }
 
 /**

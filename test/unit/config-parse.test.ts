@@ -59,3 +59,18 @@ for (const [argv, message] of bad) {
     assert.throws(() => parseConfig(argv, {}), (err: unknown) => err instanceof ConfigError && message.test(err.message));
   });
 }
+
+test('isolation, sandbox engine and disk: defaults, flags, environment and bad values', () => {
+  const d = parseConfig([], {});
+  assert.equal(d.isolation, undefined, 'undefined = isolated when the engine answers, decided at start');
+  assert.equal(d.sandboxEngine, 'unix:///run/labrun-engine.sock');
+  assert.equal(d.diskBytes, undefined);
+  const c = parseConfig(['--isolation', 'trusted', '--disk', '4g'], { LABRUN_SANDBOX_ENGINE: 'unix:///tmp/e.sock' });
+  assert.equal(c.isolation, 'trusted');
+  assert.equal(c.diskBytes, 4 * 1024 ** 3);
+  assert.equal(c.sandboxEngine, 'unix:///tmp/e.sock');
+  assert.equal(parseConfig([], { LABRUN_ISOLATION: 'isolated' }).isolation, 'isolated');
+  assert.throws(() => parseConfig(['--isolation', 'none'], {}), /--isolation: must be 'isolated' or 'trusted'/);
+  assert.throws(() => parseConfig(['--disk', '100m'], {}), /--disk: must be at least 512m/);
+  assert.throws(() => parseConfig(['--sandbox-engine', 'tcp://1.2.3.4:2375'], {}), /--sandbox-engine: must be a unix socket URL/);
+});
