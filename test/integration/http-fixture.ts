@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { DindDriver } from '../../server/sandbox/dind.ts';
 import { LABEL } from '../../server/sandbox/naming.ts';
+import { SandboxError, type SandboxDriver } from '../../server/sandbox/sandbox.ts';
 import { parseConfig, type ServerConfig } from '../../server/config.ts';
 import { createServer, type ServerHandle } from '../../server/http/app.ts';
 
@@ -107,11 +108,26 @@ export function copyLab(t: TestContext, sourceDir: string): Fixture {
 }
 
 /**
- * Starts a server on the fixture. Adoption is off: on a shared Docker engine, adopting would grab
- * other test runs' sandboxes. Closes the server after the test and, if asked, removes this lab's sandboxes.
+ * For tests that must start no sandbox (a class learner's join asks for one): creating fails at once,
+ * so the session is 'failed' and nothing touches Docker.
  */
-export async function startServer(t: TestContext, fx: Fixture, opts: { reapSandboxes?: boolean } = {}): Promise<ServerHandle> {
-  const server = await createServer(fx.config, { adopt: false, log: () => {} });
+export const NO_SANDBOXES: SandboxDriver = {
+  create: () => Promise.reject(new SandboxError('this test starts no sandboxes', 'use the Docker driver in tests that need one')),
+  adoptExisting: () => Promise.resolve([]),
+  reap: () => Promise.resolve(0),
+};
+
+/**
+ * Starts a server on the fixture. Adoption is off by default: each test starts from no sandbox (the
+ * driver adopts only sandboxes of its own data folder, so turning it on is safe on a shared engine).
+ * Closes the server after the test and, if asked, removes this lab's sandboxes.
+ */
+export async function startServer(
+  t: TestContext,
+  fx: Fixture,
+  opts: { reapSandboxes?: boolean; driver?: SandboxDriver; adopt?: boolean } = {},
+): Promise<ServerHandle> {
+  const server = await createServer(fx.config, { adopt: opts.adopt ?? false, log: () => {}, ...(opts.driver && { driver: opts.driver }) });
   t.after(async () => {
     await server.close();
     if (opts.reapSandboxes) await reapFixtureSandboxes(fx);
@@ -155,6 +171,13 @@ export async function call(
     // not JSON: keep the text
   }
   return { status: res.status, body: parsed, setCookie: res.headers.get('set-cookie') };
+}
+
+/** Joins a class by its code like a new browser would; returns the learner's id and Cookie header value. */
+export async function joinClass(url: string, code: string, name: string): Promise<{ id: string; cookie: string }> {
+  const res = await call(url, undefined, 'POST', `/api/join/${code}`, { name });
+  if (res.status !== 201) throw new Error(`join failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { id: field(res.body, 'learnerId'), cookie: (res.setCookie ?? '').split(';')[0] ?? '' };
 }
 
 /** The value of a string field of an unknown JSON body; throws naming the field when absent. */
