@@ -76,8 +76,8 @@ function cleanUpAfter(t: TestContext, root: string, fx: Fixture): Fixture {
   return fx;
 }
 
-/** Writes a temp labs folder with one lab; removed after the test. */
-export function makeFixture(t: TestContext): Fixture {
+/** Writes a temp labs folder with one lab; removed after the test. `args` are more `labrun serve` options (e.g. `--pids 256`). */
+export function makeFixture(t: TestContext, args: string[] = []): Fixture {
   const root = mkdtempSync(path.join(tmpdir(), 'lrw-'));
   const labId = `web-fixture-${randomBytes(3).toString('hex')}`;
   const lab = path.join(root, 'labs', labId);
@@ -92,7 +92,7 @@ export function makeFixture(t: TestContext): Fixture {
   writeFileSync(path.join(lab, 'steps', '02-where.md'), STEP_TWO);
   const labsDir = path.join(root, 'labs');
   const dataDir = path.join(root, 'data');
-  const config = parseConfig(['--port', '0', '--labs', labsDir, '--data', dataDir, '--token', TOKEN], {});
+  const config = parseConfig(['--port', '0', '--labs', labsDir, '--data', dataDir, '--token', TOKEN, ...args], {});
   return cleanUpAfter(t, root, { labId, labsDir, dataDir, config });
 }
 
