@@ -137,8 +137,11 @@ export async function startServer(
 
 /** Removes every sandbox of the fixture's lab (by label); for tests that started one. */
 export async function reapFixtureSandboxes(fx: Fixture): Promise<void> {
-  const driver = new DindDriver({ stateDir: path.join(fx.dataDir, 'sandboxes') });
-  await driver.reap((labels) => labels[LABEL.lab] !== fx.labId);
+  // On both engines: a fixture may run trusted sandboxes (host engine) as well as isolated ones.
+  for (const isolation of ['isolated', 'trusted'] as const) {
+    const driver = new DindDriver({ stateDir: path.join(fx.dataDir, 'sandboxes'), isolation });
+    await driver.reap((labels) => labels[LABEL.lab] !== fx.labId);
+  }
 }
 
 /** Signs in like a browser following the printed URL; returns the Cookie header value. */
