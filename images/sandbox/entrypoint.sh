@@ -62,6 +62,14 @@ fi
 # alive in this fresh PID namespace, and dockerd refuses to start while they exist.
 rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
 
+# dockerd starting its own containerd dials it before containerd has made its socket, then waits a
+# second to retry (measured: 1.0 of 1.6 s to ready). Start containerd first, where dockerd would.
+mkdir -p /run/docker/containerd
+containerd --root /var/lib/docker/containerd/daemon --state /run/docker/containerd/daemon \
+  --address /run/docker/containerd/containerd.sock &
+for _ in $(seq 1 250); do [ -S /run/docker/containerd/containerd.sock ] && break; sleep 0.02; done
+args+=(--containerd=/run/docker/containerd/containerd.sock)
+
 # Trusted sandboxes, first start only: seed the daemon's state from the golden copy the driver
 # bind-mounts (images already loaded). Isolated sandboxes get theirs as a copy of a disk image instead.
 if [ -d /labrun/golden ] && [ ! -e /var/lib/docker/.labrun-seeded ]; then
