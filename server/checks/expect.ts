@@ -54,6 +54,13 @@ export interface Probe {
 /** Seconds a reachability probe may take: a connect that hangs this long is a failure, not a slow success. */
 export const PROBE_CONNECT_TIMEOUT_S = 5;
 
+/**
+ * curl once; but a reset or empty reply (exit 56/52) right after a container starts is its port proxy
+ * answering before the server inside listens, so retry that for about a second. Nothing listening at
+ * all (exit 7) fails at once: a learner who has not started anything should not wait.
+ */
+const HTTP_PROBE = 'for i in 1 2 3 4 5 6; do curl -sS --max-time "$1" "$2" && exit 0; rc=$?; case $rc in 52|56) sleep 0.2 ;; *) exit $rc ;; esac; done; exit $rc';
+
 export function kindOf(e: Expectation): ExpectationKind {
   const k = EXPECTATION_KINDS.find((kind) => e[kind] !== undefined);
   if (!k) throw new Error('expectation has no kind (the schema should have rejected it)');
@@ -82,7 +89,7 @@ export function probeFor(e: Expectation, check: CheckSpec): Probe | undefined {
             label: `TCP connect to ${to}:${port} from ${where}`,
           }
         : {
-            argv: ['curl', '-sS', '--max-time', String(PROBE_CONNECT_TIMEOUT_S), `http://${to}:${port}${e.reachable.path ?? '/'}`],
+            argv: ['sh', '-c', HTTP_PROBE, 'probe', String(PROBE_CONNECT_TIMEOUT_S), `http://${to}:${port}${e.reachable.path ?? '/'}`],
             label: `curl http://${to}:${port}${e.reachable.path ?? '/'} from ${where}`,
           };
     if (from !== undefined) p.service = from;

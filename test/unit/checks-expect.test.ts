@@ -171,8 +171,10 @@ test('probes: getent for a run-less resolves, curl for reachable, none for outpu
   assert.equal(probeFor({ resolves: { name: 'nginx_b' } }, check), undefined);
   const p = probeFor({ reachable: { to: 'localhost', port: 8080 } }, bare);
   assert.equal(p?.service, undefined);
-  assert.equal(p?.argv[0], 'curl');
+  assert.deepEqual(p?.argv.slice(0, 2), ['sh', '-c']);
+  assert.match(p?.argv[2] ?? '', /curl -sS --max-time/);
   assert.ok(p?.argv.includes('http://localhost:8080/'));
+  assert.equal(p?.label, 'curl http://localhost:8080/ from the sandbox shell');
   assert.equal(probeFor({ exitCode: 0 }, bare), undefined);
 });
 
