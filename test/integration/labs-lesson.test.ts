@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { IPty } from 'node-pty';
+import type { PtyLike } from '../../server/terminal/pty.ts';
 import { loadLab } from '../../server/labs/catalog.ts';
 import { runnableCommands } from '../../server/labs/markdown.ts';
 import { splitFrontmatter } from '../../server/labs/yaml-source.ts';
@@ -23,14 +23,14 @@ const STATE_DIR = join(tmpdir(), 'labrun-test-sandboxes');
 const COMMAND_TIMEOUT_MS = 60_000;
 
 let sandbox: Sandbox | undefined;
-let pty: IPty | undefined;
+let pty: PtyLike | undefined;
 after(async () => {
   pty?.kill();
   await sandbox?.destroy();
 });
 
 /** A terminal that types one line and waits for its exit status, via a marker the shell echoes. */
-function terminal(p: IPty) {
+function terminal(p: PtyLike) {
   let out = '';
   let waiter: (() => void) | undefined;
   p.onData((d: string | Buffer) => {
