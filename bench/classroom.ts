@@ -1,4 +1,4 @@
-// Classroom numbers (prints, asserts nothing): for a class of N (default 30; LABRUN_BENCH_CLASS=N),
+// Classroom numbers (prints, asserts nothing): for a class of N (default 60; LABRUN_BENCH_CLASS=N),
 // the time to fill the warm pool, join → first shell prompt from the pool as p50/p95 — a few learners
 // arriving one at a time, then the rest all at once — host memory per learner (MemAvailable delta:
 // idle pool sandbox, then with the seed lab's two-nginx stack up in every sandbox), and the server's RSS.
@@ -16,14 +16,14 @@ import { DindDriver } from '../server/sandbox/dind.ts';
 import { LABEL } from '../server/sandbox/naming.ts';
 import { measure, reportUnmeasured, unmeasured } from './support/measure.ts';
 
-const N = Number(process.env.LABRUN_BENCH_CLASS ?? 30);
+const N = Number(process.env.LABRUN_BENCH_CLASS ?? 60);
 /** Learners who arrive one after another before the rest of the class bursts in. */
 const ONE_BY_ONE = Math.min(5, N);
 const TOKEN = 'bench-token-0123456789abcdef';
 /** Let page cache and freshly started daemons settle before reading MemAvailable. */
 const SETTLE_MS = 5000;
 const PROMPT_TIMEOUT_MS = 300_000;
-/** Two at a time, ~10 s each on two cores: a class of 30 fills in about 3 min; far past that, something is stuck. */
+/** Two at a time, ~1.5 s each on two cores (isolated): a class of 60 fills in about a minute; far past that, something is stuck. */
 const POOL_TIMEOUT_MS = 20 * 60_000;
 const MIB = 1024 ** 2;
 

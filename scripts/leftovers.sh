@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lists what sandboxes leave behind on this machine — containers, volumes and networks labelled as
 # labrun sandboxes on the host engine or labrun's sandbox engine, and mounted sandbox disks — and
-# exits 1 if there is any. `npm test` runs it last: a test that leaks a sandbox fails the run.
+# exits 1 if there is any. `npm test` runs it before and after the tests: anything new afterwards was
+# leaked by a test, and fails the run.
 set -uo pipefail
 engines=("" "unix:///run/labrun-engine.sock")
 found=0

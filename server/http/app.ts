@@ -48,6 +48,8 @@ export interface ServerOptions {
   driver?: SandboxDriver;
   /** Re-adopt sandboxes left by an earlier run (default true). */
   adopt?: boolean;
+  /** Prepare the labs' images for sandboxes in the background at start (what `labrun serve` does). */
+  prepareImages?: boolean;
 }
 
 export interface ServerHandle {
@@ -163,6 +165,10 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
     }
   }
   for (const s of sessions.live()) idle.track(s.learnerId, s.labId);
+  // The first learner should not wait for the labs' images to be prepared for sandboxes.
+  const preparing = opts.prepareImages
+    ? driver.prepare?.(catalog.labs.map((l) => l.images)).catch((err: unknown) => log(`warning: could not prepare the labs' images for sandboxes: ${err instanceof Error ? err.message : String(err)}`))
+    : undefined;
   const terminals = new TerminalManager();
   const auth = new Auth(config.token, (secret) => {
     const member = classes.learnerBySecret(secret);
@@ -374,6 +380,7 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await preparing;
       const kept = await sessions.dispose();
       if (kept > 0) log(`kept ${kept} sandbox${kept === 1 ? '' : 'es'} running; the next labrun serve re-adopts ${kept === 1 ? 'it' : 'them'}`);
       events.dispose();

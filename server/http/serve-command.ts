@@ -91,7 +91,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     const images = [SANDBOX_IMAGE, ...new Set(catalog.labs.flatMap((l) => l.images))];
     await ensureImages(images, { onProgress: (line) => console.log(`images: ${line}`) });
     console.log('looking for sandboxes from a previous run…');
-    server = await createServer(config);
+    server = await createServer(config, { prepareImages: true });
     if (server.adopted > 0) console.log(`re-adopted ${server.adopted} sandbox(es) from the previous run`);
     console.log(
       isolation.isolation === 'isolated'

@@ -1,7 +1,7 @@
 // Makes sure images exist on the host engine: keep what is present and current, else pull when the
 // recipe allows it and a registry answers, else build from the recipe in `images/` (the Debian base
 // with debootstrap + `docker import` first when missing). Labs name images as their compose files do
-// (`nginx:latest`); the recipe providing that name builds it under its own tag (`labrun/nginx:latest`),
+// (`nginx:latest`); the recipe providing that name builds it under its own tag (`labrun/nginx:trixie`),
 // so a user's own image of the same name is never built over, retagged or deleted. Decisions come from ./recipe.ts; this
 // module does the I/O (dockerode against the host engine, debootstrap and tar as child processes).
 import { spawn } from 'node:child_process';
@@ -32,7 +32,7 @@ import { DEFAULT_RECIPES_DIR, loadRecipes } from './recipes.ts';
 export { ImageError } from './recipe.ts';
 
 /** The learner's machine (Docker-in-Docker); built locally from images/sandbox. */
-export const SANDBOX_IMAGE = 'labrun/sandbox:latest';
+export const SANDBOX_IMAGE = 'labrun/sandbox:trixie';
 
 /** A pull that sends nothing for this long is given up: offline, fall back to building quickly. */
 const PULL_STALL_MS = 10_000;

@@ -1,6 +1,6 @@
 // `labrun images [--labs DIR] [TAG...]`: makes sure the sandbox image, any TAG given, and every image
 // the labs declare exist on the host engine (building them offline from images/ when needed). A name
-// a recipe provides (nginx:latest) is built under that recipe's own tag (labrun/nginx:latest).
+// a recipe provides (nginx:latest) is built under that recipe's own tag (labrun/nginx:trixie).
 import { parseArgs } from 'node:util';
 import { LabError, loadCatalog } from '../labs/catalog.ts';
 import { ImageError, SANDBOX_IMAGE, ensureImages } from './ensure-images.ts';
@@ -10,7 +10,7 @@ const USAGE = `usage: labrun images [--labs DIR] [TAG...]
 Makes sure these images exist on the Docker engine, pulling or building them from images/:
   ${SANDBOX_IMAGE} (the learner's machine), every TAG given, and every image the labs in DIR
   (default: labs) declare. A name a recipe provides (nginx:latest) is built on the host under the
-  recipe's own tag (labrun/nginx:latest) and carries the name only inside sandboxes, so images of
+  recipe's own tag (labrun/nginx:trixie) and carries the name only inside sandboxes, so images of
   your own are never replaced. Offline, builds start from a Debian base made with debootstrap.`;
 
 export async function imagesCommand(argv: string[]): Promise<number> {

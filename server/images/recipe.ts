@@ -10,7 +10,7 @@ export const RECIPE_HASH_LABEL = 'labrun.recipe-hash';
 /** Image label naming the recipe folder, so `docker images --filter label=labrun.recipe` finds ours. */
 export const RECIPE_NAME_LABEL = 'labrun.recipe';
 /** The offline base: a debootstrap root filesystem, passed to `base: debian` recipes as BASE. */
-export const BASE_IMAGE = 'labrun/debian:bookworm';
+export const BASE_IMAGE = 'labrun/debian:trixie';
 
 // name[:tag], lowercase repository path as Docker accepts it; digests are not something we build.
 const IMAGE_TAG = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/;
@@ -24,7 +24,7 @@ export const RecipeFileSchema = z.strictObject({
   provides: z.array(ImageTagSchema).default([]),
   /** Whether a registry copy may stand in for building (false for images only we make). */
   pull: z.boolean().default(false),
-  /** `debian`: the Dockerfile starts `ARG BASE=debian:bookworm-slim` / `FROM ${BASE}`. */
+  /** `debian`: the Dockerfile starts `ARG BASE=debian:trixie-slim` / `FROM ${BASE}`. */
   base: z.literal('debian').optional(),
   /** A root filesystem recipe (no Dockerfile): debootstrap, then `docker import`. */
   debootstrap: z
@@ -246,7 +246,7 @@ function deb822Entries(text: string): SourceEntry[] {
 export interface ImageMapping {
   /** As labs and compose files write it, normalized: `nginx:latest`. */
   name: string;
-  /** The image on the host engine: a recipe's tag (`labrun/nginx:latest`), or `name` itself. */
+  /** The image on the host engine: a recipe's tag (`labrun/nginx:trixie`), or `name` itself. */
   hostImage: string;
 }
 

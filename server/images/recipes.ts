@@ -57,7 +57,7 @@ export async function loadRecipes(recipesDir: string): Promise<Map<string, Recip
 }
 
 /**
- * The host image behind each of a lab's image names (`nginx:latest` → `labrun/nginx:latest`), from
+ * The host image behind each of a lab's image names (`nginx:latest` → `labrun/nginx:trixie`), from
  * the recipes under `recipesDir` (the repository's `images/` by default), deduplicated in order.
  */
 export async function resolveImageNames(names: readonly string[], recipesDir = DEFAULT_RECIPES_DIR): Promise<ImageMapping[]> {

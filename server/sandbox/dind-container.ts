@@ -81,8 +81,7 @@ export function isolatedHostConfig(): Docker.HostConfig & { CgroupnsMode: 'priva
     MaskedPaths: [],
     ReadonlyPaths: [],
     ReadonlyRootfs: true,
-    // dockerd writes /etc/docker/key.json at start (Docker 20.10).
-    Tmpfs: { '/run': RUN_TMPFS, '/etc/docker': 'rw,nosuid,nodev,size=1m' },
+    Tmpfs: { '/run': RUN_TMPFS },
     CgroupnsMode: 'private',
     NetworkMode: 'none',
     // sudo warns when the machine's own name does not resolve, and with no network Docker writes only localhost.
@@ -128,7 +127,7 @@ export async function waitForDaemon(engine: Docker, containerId: string, name: s
     if (!running) {
       throw new SandboxError(
         `sandbox container ${name} stopped (exit code ${exitCode ?? 'unknown'}) before its Docker daemon answered. Last log lines:\n${await logTail(engine, containerId)}`,
-        'Check that the image labrun/sandbox:latest is built by `labrun images` and that this host allows the capabilities Docker-in-Docker needs (see RUNTIME-FACTS).',
+        'Check that the image labrun/sandbox:trixie is built by `labrun images` and that this host allows the capabilities Docker-in-Docker needs (see RUNTIME-FACTS).',
       );
     }
     if (Date.now() >= deadline) {

@@ -102,7 +102,7 @@ export interface DindDriverOptions {
   imageEngine?: Docker;
   /** Size of an isolated sandbox's disk (inner images and containers, workspace, /tmp). */
   diskBytes?: number;
-  /** Sandbox image; defaults to labrun/sandbox:latest. */
+  /** Sandbox image; defaults to labrun/sandbox:trixie. */
   image?: string;
   /** Longest wait for a new or restarted sandbox's inner daemon to answer. */
   readyTimeoutMs?: number;
@@ -113,7 +113,7 @@ export interface DindDriverOptions {
   goldenDir?: string;
   /**
    * Maps the image names a spec declares (nginx:latest) to the host images loaded under them
-   * (labrun/nginx:latest); by default through the recipes in images/.
+   * (labrun/nginx:trixie); by default through the recipes in images/.
    */
   resolveImages?: (names: readonly string[]) => Promise<ImageMapping[]>;
 }
@@ -468,15 +468,7 @@ export class DindDriver implements SandboxDriver {
     await mkdir(join(this.ctx.stateDir, 'disks'), { recursive: true });
     if (spec.images.length > 0) {
       progress('images', `preparing images ${spec.images.join(', ')}`);
-      const golden = await ensureGolden(this.ctx.engine, {
-        goldenDir: this.goldenDir,
-        sandboxImage: this.image,
-        images: spec.images,
-        imageEngine: this.imageEngine,
-        build: { hostConfig: isolatedHostConfig(), disk: { sizeBytes: this.diskBytes, owner } },
-        ...(this.resolveImages ? { resolveImages: this.resolveImages } : {}),
-        log: (line) => progress('images', line),
-      });
+      const golden = await this.golden(spec.images, (line) => progress('images', line));
       progress('disk', 'copying the disk with the preloaded images');
       await copyDisk(golden, disk.image);
     } else {
@@ -485,6 +477,38 @@ export class DindDriver implements SandboxDriver {
     }
     await mountDisk(disk.image, disk.mountPoint, owner);
     return { hostConfig, binds: diskBinds(disk.mountPoint), owner, seeding: false };
+  }
+
+  /**
+   * The golden state for an image set, built once (see golden.ts) by a sandbox of this driver's level:
+   * a disk image for isolated sandboxes, a folder for trusted ones.
+   */
+  private async golden(images: string[], log: (line: string) => void): Promise<string> {
+    const build =
+      this.isolation === 'isolated'
+        ? { hostConfig: isolatedHostConfig(), disk: { sizeBytes: this.diskBytes, owner: await this.remapIds() } }
+        : { hostConfig: securityHostConfig(await probePrivilege(this.ctx.engine, this.image)) };
+    return ensureGolden(this.ctx.engine, {
+      goldenDir: this.goldenDir,
+      sandboxImage: this.image,
+      images,
+      imageEngine: this.imageEngine,
+      build,
+      ...(this.resolveImages ? { resolveImages: this.resolveImages } : {}),
+      log,
+    });
+  }
+
+  /**
+   * Makes ready, before the first learner asks, what creating sandboxes for these image sets needs:
+   * the sandbox image on the sandbox engine and each set's golden state (seconds, once per version).
+   */
+  async prepare(imageSets: readonly string[][], log: (line: string) => void = () => {}): Promise<void> {
+    if (this.isolation === 'isolated') {
+      await this.remapIds();
+      await copyImage(this.imageEngine, this.ctx.engine, this.image, log);
+    }
+    for (const images of imageSets) if (images.length > 0) await this.golden(images, log);
   }
 
   /** The egress network and its filter rules are the host's setup (scripts/ensure-sandbox-engine.sh), not ours. */
@@ -524,15 +548,7 @@ export class DindDriver implements SandboxDriver {
     const hostConfig = { ...securityHostConfig(await probePrivilege(engine, this.image)), NetworkMode: name };
     if (spec.images.length > 0) {
       progress('images', `preparing images ${spec.images.join(', ')}`);
-      const golden = await ensureGolden(engine, {
-        goldenDir: this.goldenDir,
-        sandboxImage: this.image,
-        images: spec.images,
-        imageEngine: this.imageEngine,
-        build: { hostConfig: securityHostConfig(await probePrivilege(engine, this.image)) },
-        ...(this.resolveImages ? { resolveImages: this.resolveImages } : {}),
-        log: (line) => progress('images', line),
-      });
+      const golden = await this.golden(spec.images, (line) => progress('images', line));
       binds.push(`${golden}:/labrun/golden:ro`);
     }
     return { hostConfig, binds, owner: undefined, seeding: spec.images.length > 0 };

@@ -3,7 +3,7 @@
 // RUNTIME-FACTS). Trusted sandboxes copy a folder; isolated ones copy a whole disk image (disk.ts),
 // built by a sandbox of the same kind so every file has the remapped owner. Keyed by the image IDs
 // (and the disk size), so a rebuilt image gets a fresh golden state. Each image is loaded from its
-// host image (`labrun/nginx:latest`) and carries inside only the name labs use (`nginx:latest`).
+// host image (`labrun/nginx:trixie`) and carries inside only the name labs use (`nginx:latest`).
 import { createHash, randomBytes } from 'node:crypto';
 import { chown, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -84,6 +84,8 @@ export interface SandboxDriver {
   create(spec: SandboxSpec, onProgress?: (p: SandboxProgress) => void): Promise<Sandbox>;
   /** Sandboxes found by label from an earlier run of the server: restarted and re-adopted where healthy. */
   adoptExisting(): Promise<Sandbox[]>;
+  /** Optional: prepares ahead of the first learner what sandboxes with these image sets need. */
+  prepare?(imageSets: readonly string[][], log?: (line: string) => void): Promise<void>;
 }
 
 /** Plain JSON from the inner engine: outside data, so typed unknown until facts.ts parses it. */

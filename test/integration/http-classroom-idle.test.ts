@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import type { ClassEvent } from '../../shared/classroom-events.ts';
 import { LABEL } from '../../server/sandbox/naming.ts';
-import { requireDocker } from '../support/require.ts';
+import { SANDBOX_DOCKER, requireDocker } from '../support/require.ts';
 import { EventsClient, OPEN_TIMEOUT_MS, TermClient } from './http-clients.ts';
 import { call, field, makeFixture, signIn, startServer } from './http-fixture.ts';
 
@@ -21,7 +21,7 @@ const HOLD_MS = 2 * TTL_MS;
 const TYPE_EVERY_MS = 500;
 
 function sandboxesOf(labId: string, learnerId: string): string[] {
-  const out = execFileSync('docker', ['ps', '-a', '--filter', `label=${LABEL.lab}=${labId}`, '--filter', `label=${LABEL.learner}=${learnerId}`, '--format', '{{.Names}}'], { encoding: 'utf8' });
+  const out = execFileSync('docker', [...SANDBOX_DOCKER, 'ps', '-a', '--filter', `label=${LABEL.lab}=${labId}`, '--filter', `label=${LABEL.learner}=${learnerId}`, '--format', '{{.Names}}'], { encoding: 'utf8' });
   return out.split('\n').filter(Boolean);
 }
 

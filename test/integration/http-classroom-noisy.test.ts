@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { LABEL } from '../../server/sandbox/naming.ts';
-import { requireDocker } from '../support/require.ts';
+import { SANDBOX_DOCKER, requireDocker } from '../support/require.ts';
 import { TermClient } from './http-clients.ts';
 import { call, field, makeFixture, signIn, startServer } from './http-fixture.ts';
 
@@ -34,8 +34,8 @@ test('a fork bomb in one sandbox leaves another learner responsive', async (t) =
   noisy.term.type('bomb() { bomb | bomb & }; bomb\r');
   await new Promise((r) => setTimeout(r, BOMB_RAMP_MS));
   // The bomb really went off: its sandbox is at (or near) its process limit.
-  const bombed = execFileSync('docker', ['ps', '--filter', `label=${LABEL.learner}=${noisy.id}`, '--format', '{{.Names}}'], { encoding: 'utf8' }).trim();
-  const pids = Number(execFileSync('docker', ['stats', '--no-stream', '--format', '{{.PIDs}}', bombed], { encoding: 'utf8' }).trim());
+  const bombed = execFileSync('docker', [...SANDBOX_DOCKER, 'ps', '--filter', `label=${LABEL.learner}=${noisy.id}`, '--format', '{{.Names}}'], { encoding: 'utf8' }).trim();
+  const pids = Number(execFileSync('docker', [...SANDBOX_DOCKER, 'stats', '--no-stream', '--format', '{{.PIDs}}', bombed], { encoding: 'utf8' }).trim());
   assert.ok(pids > 500, `the bombed sandbox runs ${pids} processes`);
 
   quiet.term.type('echo alive-$((6*7))\r');
@@ -49,6 +49,6 @@ test('a fork bomb in one sandbox leaves another learner responsive', async (t) =
 
   const ended = await call(url, owner, 'POST', `/api/classes/${classId}/end`, {});
   assert.equal(ended.status, 200, JSON.stringify(ended.body));
-  const left = execFileSync('docker', ['ps', '-a', '--filter', `label=${LABEL.lab}=${fx.labId}`, '--format', '{{.Names}}'], { encoding: 'utf8' }).trim();
+  const left = execFileSync('docker', [...SANDBOX_DOCKER, 'ps', '-a', '--filter', `label=${LABEL.lab}=${fx.labId}`, '--format', '{{.Names}}'], { encoding: 'utf8' }).trim();
   assert.equal(left, '', 'both sandboxes removed, the bombed one included');
 });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { LABEL } from '../../server/sandbox/naming.ts';
-import { requireDocker } from '../support/require.ts';
+import { SANDBOX_DOCKER, requireDocker } from '../support/require.ts';
 import { EventsClient, TermClient } from './http-clients.ts';
 import { TOKEN, call, field, makeFixture, reapFixtureSandboxes, signIn, type Fixture } from './http-fixture.ts';
 
@@ -17,7 +17,7 @@ const START_TIMEOUT_MS = 180_000;
 const POOL_TIMEOUT_MS = 240_000;
 
 function sandboxesOf(labId: string): string[] {
-  const out = execFileSync('docker', ['ps', '-a', '--filter', `label=${LABEL.lab}=${labId}`, '--format', '{{.Names}}'], { encoding: 'utf8' });
+  const out = execFileSync('docker', [...SANDBOX_DOCKER, 'ps', '-a', '--filter', `label=${LABEL.lab}=${labId}`, '--format', '{{.Names}}'], { encoding: 'utf8' });
   return out.split('\n').filter(Boolean).sort();
 }
 

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { ClassEvent } from '../../shared/classroom-events.ts';
 import { LABEL } from '../../server/sandbox/naming.ts';
-import { requireDocker } from '../support/require.ts';
+import { SANDBOX_DOCKER, requireDocker } from '../support/require.ts';
 import { EventsClient, OPEN_TIMEOUT_MS, TermClient, upgradeStatus } from './http-clients.ts';
 import { call, copyLab, field, signIn, startServer } from './http-fixture.ts';
 
@@ -21,7 +21,7 @@ const POOL_TIMEOUT_MS = 300_000;
 const CHECK_ATTEMPTS = 3;
 
 function sandboxesOf(labId: string): string[] {
-  const out = execFileSync('docker', ['ps', '-a', '--filter', `label=${LABEL.lab}=${labId}`, '--format', '{{.Names}}'], { encoding: 'utf8' });
+  const out = execFileSync('docker', [...SANDBOX_DOCKER, 'ps', '-a', '--filter', `label=${LABEL.lab}=${labId}`, '--format', '{{.Names}}'], { encoding: 'utf8' });
   return out.split('\n').filter(Boolean);
 }
 
@@ -48,7 +48,8 @@ test('a class of ten: pool, concurrent joins, checks, events, isolation and the 
   await t.test('the warm pool fills, two at a time, and reports its progress', async () => {
     const sized = await call(url, owner, 'POST', `/api/classes/${classId}/pool`, { size: POOL_SIZE });
     assert.equal(sized.status, 200, JSON.stringify(sized.body));
-    assert.match(field(sized.body, 'message'), new RegExp(`^fits: ${POOL_SIZE} sandboxes × 200 MiB`));
+    // Every limit is named with its numbers: memory, disk and process ids (addresses only for trusted sandboxes).
+    assert.match(field(sized.body, 'message'), new RegExp(`^fits for ${POOL_SIZE} sandboxes: memory: ${POOL_SIZE} × 200 MiB = .*; disk: ${POOL_SIZE} × 1024 MiB = .*; processes: ${POOL_SIZE} × 1024 = `));
     await board.waitFor(
       `${POOL_SIZE} ready`,
       (es) => {

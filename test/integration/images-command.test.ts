@@ -60,7 +60,7 @@ test('labrun images ensures the sandbox image and every image the seed labs decl
   assert.match(r.stdout, /^images: ready \(\d+ images\) in [\d.]+s$/m);
   const after = spawnSync('docker', ['image', 'inspect', '--format', '{{.Id}}', 'nginx:latest'], { encoding: 'utf8' }).stdout;
   assert.equal(after, userNginx, 'the host nginx:latest (or its absence) is left as it was');
-  for (const tag of ['labrun/sandbox:latest', 'labrun/nginx:latest']) {
+  for (const tag of ['labrun/sandbox:trixie', 'labrun/nginx:trixie']) {
     const inspect = spawnSync('docker', ['image', 'inspect', tag], { encoding: 'utf8' });
     assert.equal(inspect.status, 0, `${tag} is missing after labrun images`);
   }

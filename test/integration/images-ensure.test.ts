@@ -83,29 +83,29 @@ async function foreignImage(tag: string): Promise<string> {
   return info.id;
 }
 
-test('the repository recipes map nginx:latest to labrun/nginx:latest and other names to themselves', async () => {
-  assert.deepEqual(await resolveImageNames(['nginx:latest', 'nginx', 'labrun/sandbox', 'redis:7']), [
-    { name: 'nginx:latest', hostImage: 'labrun/nginx:latest' },
-    { name: 'labrun/sandbox:latest', hostImage: 'labrun/sandbox:latest' },
+test('the repository recipes map nginx:latest to labrun/nginx:trixie and other names to themselves', async () => {
+  assert.deepEqual(await resolveImageNames(['nginx:latest', 'nginx', 'labrun/sandbox:trixie', 'redis:7']), [
+    { name: 'nginx:latest', hostImage: 'labrun/nginx:trixie' },
+    { name: 'labrun/sandbox:trixie', hostImage: 'labrun/sandbox:trixie' },
     { name: 'redis:7', hostImage: 'redis:7' },
   ]);
 });
 
-test("ensureImages(['nginx:latest']) keeps a current labrun/nginx:latest and never touches the host's nginx:latest", async (t) => {
+test("ensureImages(['nginx:latest']) keeps a current labrun/nginx:trixie and never touches the host's nginx:latest", async (t) => {
   if (!requireDocker(t)) return;
-  const before = await imageInfo('labrun/nginx:latest');
+  const before = await imageInfo('labrun/nginx:trixie');
   if (!before) {
-    t.skip('labrun/nginx:latest is not on this engine; run bin/labrun images first');
+    t.skip('labrun/nginx:trixie is not on this engine; run bin/labrun images first');
     return;
   }
   const userNginx = await imageInfo('nginx:latest');
   const lines: string[] = [];
   const mapped = await ensureImages(['nginx:latest', 'nginx'], { onProgress: (l) => lines.push(l) });
-  assert.deepEqual(mapped, [{ name: 'nginx:latest', hostImage: 'labrun/nginx:latest' }]);
-  assert.equal((await imageInfo('labrun/nginx:latest'))?.id, before.id);
+  assert.deepEqual(mapped, [{ name: 'nginx:latest', hostImage: 'labrun/nginx:trixie' }]);
+  assert.equal((await imageInfo('labrun/nginx:trixie'))?.id, before.id);
   assert.equal((await imageInfo('nginx:latest'))?.id, userNginx?.id);
   assert.equal(lines.length, 2, lines.join('\n'));
-  assert.equal(lines[0], 'nginx:latest: provided by labrun/nginx:latest');
+  assert.equal(lines[0], 'nginx:latest: provided by labrun/nginx:trixie');
   assert.match(lines[1] ?? '', /^labrun\/nginx:latest: present, recipe unchanged/);
 });
 
@@ -116,7 +116,7 @@ test("a foreign image under a lab's image name survives ensureImages; the recipe
   const dir = await recipesDir({
     [`x-${run}`]: {
       'recipe.yaml': `tag: ${hostTag}\nprovides: [${name}]\n`,
-      Dockerfile: 'FROM labrun/debian:bookworm\nCMD ["true"]\n',
+      Dockerfile: 'FROM labrun/debian:trixie\nCMD ["true"]\n',
     },
   });
   createdImages.add(hostTag);
@@ -139,7 +139,7 @@ test("a foreign image under a local-only recipe's own tag is refused, not built 
   if (!requireDocker(t)) return;
   const hostTag = `labrun/test-y-${run}:1`;
   const dir = await recipesDir({
-    [`y-${run}`]: { 'recipe.yaml': `tag: ${hostTag}\n`, Dockerfile: 'FROM labrun/debian:bookworm\nCMD ["true"]\n' },
+    [`y-${run}`]: { 'recipe.yaml': `tag: ${hostTag}\n`, Dockerfile: 'FROM labrun/debian:trixie\nCMD ["true"]\n' },
   });
   const foreignId = await foreignImage(hostTag);
   await assert.rejects(ensureImages([hostTag], { recipesDir: dir }), (err: unknown) => {
@@ -159,7 +159,7 @@ test('a local recipe on the Debian base is built, labeled, kept, and rebuilt whe
     [name]: {
       'recipe.yaml': `tag: ${tag}\npull: false\nbase: debian\n`,
       // The default base needs a registry: the build only works if ensureImages passes BASE.
-      Dockerfile: 'ARG BASE=debian:bookworm-slim\nFROM ${BASE}\nCOPY hello.txt /hello.txt\nCMD ["cat", "/hello.txt"]\n',
+      Dockerfile: 'ARG BASE=debian:trixie-slim\nFROM ${BASE}\nCOPY hello.txt /hello.txt\nCMD ["cat", "/hello.txt"]\n',
       'hello.txt': 'first\n',
     },
   });
@@ -203,7 +203,7 @@ test('a failing Dockerfile gives an error naming the recipe, the step and its la
     [name]: {
       'recipe.yaml': `tag: ${tag}\n`,
       // Failing in the first step after FROM leaves no intermediate image behind to clean up.
-      Dockerfile: 'FROM labrun/debian:bookworm\nRUN echo about-to-fail && exit 7\n',
+      Dockerfile: 'FROM labrun/debian:trixie\nRUN echo about-to-fail && exit 7\n',
     },
   });
   createdImages.add(tag);
@@ -248,7 +248,7 @@ test('a pull: true recipe whose registry does not answer is built instead', asyn
   const dir = await recipesDir({
     [`pullable-${run}`]: {
       'recipe.yaml': `tag: ${tag}\npull: true\n`,
-      Dockerfile: 'FROM labrun/debian:bookworm\nCMD ["true"]\n',
+      Dockerfile: 'FROM labrun/debian:trixie\nCMD ["true"]\n',
     },
   });
   createdImages.add(tag);

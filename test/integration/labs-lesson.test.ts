@@ -17,45 +17,15 @@ import { liveAnswers, runStepChecks, runStepSetup } from '../../server/checks/ru
 import { DindDriver } from '../../server/sandbox/dind.ts';
 import type { Sandbox } from '../../server/sandbox/sandbox.ts';
 import { requireDocker } from '../support/require.ts';
+import { typedTerminal as terminal } from '../support/typed-terminal.ts';
 
 const STATE_DIR = join(tmpdir(), 'labrun-test-sandboxes');
-/** One lesson command (compose up, curl) takes seconds; a minute means it hangs. */
-const COMMAND_TIMEOUT_MS = 60_000;
-
 let sandbox: Sandbox | undefined;
 let pty: PtyLike | undefined;
 after(async () => {
   pty?.kill();
   await sandbox?.destroy();
 });
-
-/** A terminal that types one line and waits for its exit status, via a marker the shell echoes. */
-function terminal(p: PtyLike) {
-  let out = '';
-  let waiter: (() => void) | undefined;
-  p.onData((d: string | Buffer) => {
-    out += d.toString();
-    waiter?.();
-  });
-  let n = 0;
-  return async (line: string): Promise<{ rc: number; output: string }> => {
-    const id = n++;
-    const from = out.length;
-    const marker = new RegExp(`@@${id}:(\\d+)@@`);
-    // On the same line: a command with a TTY (docker compose exec) would swallow anything typed ahead.
-    p.write(`${line}; echo "@@${id}:$?@@"\r`);
-    const deadline = Date.now() + COMMAND_TIMEOUT_MS;
-    for (;;) {
-      const m = marker.exec(out.slice(from));
-      if (m) return { rc: Number(m[1]), output: out.slice(from, from + m.index) };
-      if (Date.now() > deadline) throw new Error(`'${line}' did not finish within ${COMMAND_TIMEOUT_MS / 1000}s; terminal shows:\n${out.slice(from).slice(-2000)}`);
-      await new Promise<void>((resolve) => {
-        waiter = resolve;
-        setTimeout(resolve, 500).unref();
-      });
-    }
-  };
-}
 
 test('every runnable command of the seed lesson works in the terminal, and completes its step', { timeout: 15 * 60_000 }, async (t) => {
   if (!requireDocker(t)) return;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Docker from 'dockerode';
+import { DindDriver } from '../../server/sandbox/dind.ts';
 import { LABEL } from '../../server/sandbox/naming.ts';
 import { loadLab } from '../../server/labs/catalog.ts';
 import { requireDocker } from '../support/require.ts';
@@ -21,7 +21,7 @@ let childPid: number | undefined;
 after(async () => {
   // If the run was cut short, remove its sandbox by label (the learner id carries the child's pid).
   if (childPid === undefined) return;
-  const engine = new Docker();
+  const engine = new DindDriver({ stateDir: STATE_DIR }).engine;
   const left = await engine.listContainers({ all: true, filters: { label: [`${LABEL.learner}=selftest-${childPid}`] } });
   for (const c of left) await engine.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {});
 });
@@ -60,7 +60,9 @@ test('labrun test --strict labs/linux-networks: exit 0, every check fails before
   assert.match(r.stdout, new RegExp(`^before solve: ${total} fail \\(good\\), 0 pass \\(declared\\), 0 PASS \\(vacuous\\); after solve: ${total} pass, 0 FAIL$`, 'm'));
   assert.deepEqual(lab.steps.flatMap((s) => s.checks.filter((c) => c.passesBeforeSolve !== undefined).map((c) => `${s.id} / ${c.name}`)), [], 'the seed lab declares no check that passes before its solution');
 
-  const left = await new Docker().listContainers({ all: true, filters: { label: [`${LABEL.learner}=selftest-${childPid}`] } });
+  // The self-test runs an isolated sandbox (the default), so it is on the sandbox engine.
+  assert.match(r.stdout + r.stderr, /sandbox \w+ ready/);
+  const left = await new DindDriver({ stateDir: STATE_DIR }).engine.listContainers({ all: true, filters: { label: [`${LABEL.learner}=selftest-${childPid}`] } });
   assert.deepEqual(left, [], 'the self-test left its sandbox behind');
 });
 

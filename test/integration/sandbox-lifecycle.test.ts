@@ -114,7 +114,7 @@ test('a daemon that does not answer in time fails with a SandboxError naming the
 test('a sandbox whose entrypoint exits fails with a SandboxError, leaving nothing', async (t) => {
   if (!requireDocker(t)) return;
   // The plain Debian base has no dockerd: its command exits at once, long before the ready timeout.
-  const driver = new DindDriver({ stateDir, image: 'labrun/debian:bookworm' });
+  const driver = new DindDriver({ stateDir, image: 'labrun/debian:trixie' });
   await assert.rejects(driver.create(spec), (err) => assertClearError(err, /sandbox container labrun-sb-\w+ stopped \(exit code \d+\) before its Docker daemon answered/));
   assert.deepEqual(await leftovers(), []);
 });

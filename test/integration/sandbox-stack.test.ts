@@ -67,17 +67,17 @@ after(async () => {
   await driver.reap((labels) => labels['labrun.lab'] !== LAB_ID);
 });
 
-test("the sandbox holds the lab's nginx:latest (our labrun/nginx:latest build) under that name only", async (t) => {
+test("the sandbox holds the lab's nginx:latest (our labrun/nginx:trixie build) under that name only", async (t) => {
   if (!requireDocker(t)) return;
   await getSandbox();
   const inspect = await ok({ argv: ['docker', 'image', 'inspect', '--format', '{{.Id}}', 'nginx:latest'] });
-  const host = await new Docker().getImage('labrun/nginx:latest').inspect();
-  assert.equal(inspect.stdout.trim(), host.Id, "inside, nginx:latest is the host's labrun/nginx:latest, not the host's nginx:latest");
+  const host = await new Docker().getImage('labrun/nginx:trixie').inspect();
+  assert.equal(inspect.stdout.trim(), host.Id, "inside, nginx:latest is the host's labrun/nginx:trixie, not the host's nginx:latest");
   const tags = await ok({ argv: ['docker', 'images', '--format', '{{.Repository}}:{{.Tag}}'] });
   assert.deepEqual(tags.stdout.trim().split('\n'), ['nginx:latest']);
 });
 
-test('docker compose up -d works verbatim inside the sandbox (v2 spelling over compose v1)', async (t) => {
+test('docker compose up -d works verbatim inside the sandbox, and the old docker-compose spelling runs the same v2', async (t) => {
   if (!requireDocker(t)) return;
   await getSandbox();
   await ok({ argv: ['docker', 'compose', 'up', '-d'] });
@@ -150,7 +150,11 @@ test("the lesson's tools are on the sandbox's PATH", async (t) => {
   assert.equal(r.stdout, '');
   await ok({ argv: ['sudo', '-n', 'true'] });
   const version = await ok({ argv: ['docker', 'compose', 'version'] });
-  assert.match(version.stdout, /docker-compose version 1\./);
+  assert.match(version.stdout, /^Docker Compose version v?2\.\d+/);
+  const old = await ok({ argv: ['docker-compose', 'version'] });
+  assert.equal(old.stdout, version.stdout, 'docker-compose is the same v2 binary');
+  const server = await ok({ argv: ['docker', 'version', '--format', '{{.Server.Version}}'] });
+  assert.ok(Number(server.stdout.split('.')[0]) >= 26, `the inner engine is Docker 26 or later, not ${server.stdout.trim()}`);
 });
 
 test('exec in a service that is not running fails with a clear error', async (t) => {

@@ -9,7 +9,7 @@ import { loadCatalog } from '../../server/labs/catalog.ts';
 import { DindDriver } from '../../server/sandbox/dind.ts';
 import { resourceName } from '../../server/sandbox/naming.ts';
 import { LabSessions, type SessionEvent } from '../../server/session/lab-sessions.ts';
-import { requireDocker } from '../support/require.ts';
+import { SANDBOX_DOCKER, requireDocker } from '../support/require.ts';
 import { makeFixture, reapFixtureSandboxes } from './http-fixture.ts';
 
 test('lab sessions: create once, set up once, replace a dead sandbox', async (t) => {
@@ -41,7 +41,7 @@ test('lab sessions: create once, set up once, replace a dead sandbox', async (t)
   assert.equal(runs.stdout, 'x\n', 'setup ran exactly once');
 
   // The sandbox dies (as after a host reboot or an OOM kill).
-  execFileSync('docker', ['rm', '-f', resourceName(a.id)], { stdio: 'pipe' });
+  execFileSync('docker', [...SANDBOX_DOCKER, 'rm', '-f', resourceName(a.id)], { stdio: 'pipe' });
   const c = await sessions.ensure('local', lab);
   assert.notEqual(c.id, a.id, 'a new sandbox replaced the dead one');
   const status = sessions.status('local', lab.id);

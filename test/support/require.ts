@@ -4,8 +4,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 
-/** The host engine, and labrun's sandbox engine that isolated sandboxes (the default) run on. */
-const ENGINES = [undefined, process.env.LABRUN_SANDBOX_ENGINE || 'unix:///run/labrun-engine.sock'];
+/** labrun's sandbox engine, where isolated sandboxes (the default) run. */
+export const SANDBOX_ENGINE = process.env.LABRUN_SANDBOX_ENGINE || 'unix:///run/labrun-engine.sock';
+/** `docker` CLI arguments that address the sandbox engine: `docker ...SANDBOX_DOCKER ps`. */
+export const SANDBOX_DOCKER = ['-H', SANDBOX_ENGINE];
+/** The host engine, and the sandbox engine. */
+const ENGINES = [undefined, SANDBOX_ENGINE];
 
 function dockerAnswers(): boolean {
   try {
