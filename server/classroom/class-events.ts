@@ -4,7 +4,7 @@
 // events from the store, so a board opened late (or after a restart) starts complete.
 import type { ClassEvent, ClassHeader as ClassHeaderData, LearnerEvent, SandboxState } from '../../shared/classroom-events.ts';
 import type { Catalog } from '../labs/catalog.ts';
-import type { LabSessions, SessionState } from '../session/lab-sessions.ts';
+import type { SessionState, SessionStatus } from '../session/lab-sessions.ts';
 import type { Store } from '../store/store.ts';
 import type { ClassInfo, ClassStore } from './class-store.ts';
 
@@ -95,7 +95,7 @@ export function classHeader(cls: ClassInfo, catalog: Catalog): ClassHeaderData {
 }
 
 /** A class's header and everything that happened in it so far, oldest first, as board events. */
-export function classHistory(cls: ClassInfo, ctx: { catalog: Catalog; store: Store; classes: ClassStore; sessions: LabSessions }): ClassEvent[] {
+export function classHistory(cls: ClassInfo, ctx: { catalog: Catalog; store: Store; classes: ClassStore; sessions: { status(learnerId: string, labId: string): SessionStatus } }): ClassEvent[] {
   const header: ClassEvent = { type: 'class', class: classHeader(cls, ctx.catalog) };
   const timed: (ClassEvent & { at: number })[] = [];
   for (const l of ctx.classes.learners(cls.id)) {

@@ -58,6 +58,6 @@ export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
       const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
       log(`error: ${req.method} ${req.path} failed: ${detail}`);
     }
-    sendError(res, req.path.startsWith('/api/'), httpErr);
+    sendError(res, req.path.startsWith('/api/') || req.path.startsWith('/ws/'), httpErr);
   };
 }

@@ -1,9 +1,10 @@
-// Lab sessions: which sandbox belongs to which (learner, lab). Creates a sandbox on first need,
+// The sandbox part of a learner's session (LearnerSessions owns the whole): which sandbox belongs to which (learner, lab). Creates a sandbox on first need,
 // reports its progress while it starts, re-adopts sandboxes left by an earlier server run, runs each
 // step's setup once when the learner opens it, and replaces a sandbox that died (progress lives in the
 // store, so nothing the learner earned is lost). Owns the session map; sandboxes outlive it on purpose.
 import { sandboxSpec, type Lab, type Step } from '../labs/catalog.ts';
 import { runStepSetup } from '../checks/run-step.ts';
+import { sessionKey } from './session-key.ts';
 import { SandboxError, type Sandbox, type SandboxDriver, type SandboxProgress } from '../sandbox/sandbox.ts';
 
 /**
@@ -75,7 +76,7 @@ export class LabSessions {
   }
 
   private entry(learnerId: string, labId: string): Entry {
-    const key = `${learnerId}:${labId}`;
+    const key = sessionKey(learnerId, labId);
     let e = this.entries.get(key);
     if (!e) {
       e = {
@@ -129,13 +130,13 @@ export class LabSessions {
 
   /** Whether the learner has a sandbox for the lab, or one is being made. */
   has(learnerId: string, labId: string): boolean {
-    const e = this.entries.get(`${learnerId}:${labId}`);
+    const e = this.entries.get(sessionKey(learnerId, labId));
     return e !== undefined && (e.sandbox !== undefined || e.pending !== undefined);
   }
 
   /** Removes the learner's sandbox for the lab (a class ended); waits for a creation in flight first. */
   async destroy(learnerId: string, labId: string): Promise<void> {
-    const key = `${learnerId}:${labId}`;
+    const key = sessionKey(learnerId, labId);
     const e = this.entries.get(key);
     if (!e) return;
     await e.pending?.catch(() => undefined);
@@ -153,7 +154,7 @@ export class LabSessions {
   }
 
   status(learnerId: string, labId: string): SessionStatus {
-    return this.entries.get(`${learnerId}:${labId}`)?.status ?? { state: 'none', progress: null };
+    return this.entries.get(sessionKey(learnerId, labId))?.status ?? { state: 'none', progress: null };
   }
 
   /** Calls `fn` on every status change of any session; returns the unsubscribe function. */
@@ -221,12 +222,18 @@ export class LabSessions {
     }
   }
 
-  /**
-   * Called when the learner opens a step: makes sure the sandbox exists and the step's setup has run
-   * in it (once per sandbox). Concurrent calls for the same step share one run.
-   */
+  /** Called when the learner opens a step (or checks it): activity, then the step's setup, once per sandbox. */
   async openStep(learnerId: string, lab: Lab, step: Step): Promise<Sandbox> {
     this.opts.onActivity?.(learnerId, lab.id);
+    return this.setupOnce(learnerId, lab, step);
+  }
+
+  /**
+   * Makes sure the sandbox exists and the step's setup has run in it — once per sandbox, whoever asks
+   * (the learner opening the step, or a reset bringing a fresh sandbox to a later step). Concurrent
+   * calls for the same step share one run.
+   */
+  async setupOnce(learnerId: string, lab: Lab, step: Step): Promise<Sandbox> {
     const sb = await this.ensure(learnerId, lab);
     const e = this.entry(learnerId, lab.id);
     if (e.setupDone.has(step.id)) return sb;

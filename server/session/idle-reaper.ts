@@ -1,8 +1,9 @@
-// Idle reclaiming, the clock: keeps one idle clock per live learner sandbox (learner, lab), hears of
+// Idle reclaiming, the clock (single-user and classroom alike): keeps one idle clock per live learner sandbox (learner, lab), hears of
 // activity, and on its one timer asks the pure policy what to do — warn the learner, or have their
 // sandbox reclaimed. Pool spares never get a clock: only sandboxes a learner holds are tracked.
 // Owns that timer; dispose() stops it.
 import { decideIdle, idleDeadline, type IdleClock, type IdlePolicy } from './idle-policy.ts';
+import { sessionKey as key } from './session-key.ts';
 
 /** Slowest tick: a warning or reclaim is at most this late. */
 const MAX_TICK_MS = 5000;
@@ -102,6 +103,3 @@ export class IdleReaper {
   }
 }
 
-function key(learnerId: string, labId: string): string {
-  return `${learnerId}:${labId}`;
-}
