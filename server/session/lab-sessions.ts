@@ -2,6 +2,7 @@
 // reports its progress while it starts, re-adopts sandboxes left by an earlier server run, runs each
 // step's setup once when the learner opens it, and replaces a sandbox that died (progress lives in the
 // store, so nothing the learner earned is lost). Owns the session map; sandboxes outlive it on purpose.
+import type { SessionState } from '../../shared/api.ts';
 import { sandboxSpec, type Lab, type Step } from '../labs/catalog.ts';
 import { runStepSetup } from '../checks/run-step.ts';
 import { sessionKey } from './session-key.ts';
@@ -13,7 +14,7 @@ import { SandboxError, type Sandbox, type SandboxDriver, type SandboxProgress } 
  */
 const HEALTH_TTL_MS = 5000;
 
-export type SessionState = 'none' | 'waiting' | 'starting' | 'ready' | 'failed';
+export type { SessionState };
 
 export interface SessionStatus {
   state: SessionState;
