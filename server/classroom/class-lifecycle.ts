@@ -3,6 +3,7 @@
 // out, so the class store says to whom), an unassigned pool one back to its lab's pool while a class
 // runs that lab — and at the end of a class every learner's session is stopped and its pool drained.
 import type { Catalog } from '../labs/catalog.ts';
+import { errorMessage, type Logger } from '../log.ts';
 import type { LearnerSessions } from '../session/learner-sessions.ts';
 import type { ClassEvents } from './class-events.ts';
 import { classHeader } from './class-events.ts';
@@ -15,7 +16,7 @@ export interface ClassLifecycleContext {
   sessions: LearnerSessions;
   pool: WarmPool;
   events: ClassEvents;
-  log: (line: string) => void;
+  logger: Logger;
 }
 
 export function activeClassesOf(classes: ClassStore, labId: string): ClassInfo[] {
@@ -29,7 +30,7 @@ export function adoptEarlierSandboxes(ctx: ClassLifecycleContext): Promise<numbe
     (sb) => {
       const lab = ctx.catalog.byId(sb.labId);
       if (lab && activeClassesOf(ctx.classes, lab.id).length > 0) ctx.pool.adopt(sb, lab);
-      else void sb.destroy().catch((err: unknown) => ctx.log(`warning: could not remove unused pool sandbox ${sb.id}: ${String(err)}`));
+      else void sb.destroy().catch((err: unknown) => ctx.logger.warn({ lab: sb.labId, sandbox: sb.id, err: errorMessage(err) }, 'could not remove an unused pool sandbox'));
     },
   );
 }
@@ -43,7 +44,7 @@ export async function endClass(ctx: ClassLifecycleContext, cls: ClassInfo): Prom
   const learners = ctx.classes.learners(cls.id).map((l) => l.learnerId);
   const failed = await ctx.sessions.stopAll(learners, cls.labId, 'class-ended');
   for (const learnerId of learners) ctx.events.publish(cls.id, { type: 'sandbox', learnerId, state: 'ended', at: Date.now() });
-  if (failed > 0) ctx.log(`warning: ${failed} sandbox(es) of class ${cls.id} could not be removed; labrun sandbox reaping will`);
+  if (failed > 0) ctx.logger.warn({ class: cls.id, lab: cls.labId, failed }, 'sandboxes of an ended class could not be removed; reaping at the next start will');
   ctx.events.publish(cls.id, { type: 'class', class: classHeader(ctx.classes.byId(cls.id) ?? cls, ctx.catalog) });
   return { destroyed: learners.length - failed };
 }

@@ -11,6 +11,7 @@ import type { Store } from '../store/store.ts';
 import type { LearnerEvent } from '../../shared/classroom-events.ts';
 import { Attempts, LabList, LabView, Progress, SessionStatus, StepResult } from '../../shared/api.ts';
 import { reply } from './reply.ts';
+import { errorMessage, type Logger } from '../log.ts';
 import { HttpError } from './http-error.ts';
 import { principalOf } from './security.ts';
 
@@ -21,7 +22,7 @@ export interface ApiContext {
   catalog: Catalog;
   store: Store;
   sessions: LearnerSessions;
-  log: (line: string) => void;
+  logger: Logger;
   /** How sandboxes are isolated; the lesson page warns a learner whose sandbox is not. */
   isolation: Isolation;
   /** Tells the classroom what a learner did (opened a step, ran a check). */
@@ -128,7 +129,7 @@ export function apiRouter(ctx: ApiContext): Router {
     // terminal's connection starts the sandbox and runs the current step's setup then.
     if (ctx.sessions.status(learner, lab.id).state !== 'none') {
       ctx.sessions.openStep(learner, lab, step).catch((err: unknown) => {
-        ctx.log(`setup of ${lab.id}/${step.id} for ${learner} failed: ${err instanceof Error ? err.message : String(err)}`);
+        ctx.logger.warn({ learner, lab: lab.id, step: step.id, err: errorMessage(err) }, 'step setup failed');
       });
     }
     const p = ctx.store.getProgress(learner, lab.id);

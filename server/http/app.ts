@@ -12,6 +12,7 @@ import { WarmPool } from '../classroom/warm-pool.ts';
 import type { ServerConfig } from '../config.ts';
 import { loadCatalog } from '../labs/catalog.ts';
 import { DisposableStore, toDisposable } from '../lifetime.ts';
+import { createLogger, errorMessage, lineLogger, type Logger } from '../log.ts';
 import { DEFAULT_DISK_BYTES, DEFAULT_LIMITS } from '../sandbox/dind.ts';
 import { driverFromConfig } from '../sandbox/from-config.ts';
 import type { SandboxDriver } from '../sandbox/sandbox.ts';
@@ -35,6 +36,9 @@ export { CLIENT_DIR };
 const JSON_LIMIT = '64kb';
 
 export interface ServerOptions {
+  /** Where log lines go; default the structured logger on stdout (JSON unless a terminal). */
+  logger?: Logger;
+  /** Or: a callback for each JSON line (tests silence the log with `() => {}`). */
   log?: (line: string) => void;
   /** The sandbox driver; default a DindDriver keeping its state in `<data>/sandboxes`. */
   driver?: SandboxDriver;
@@ -52,8 +56,8 @@ export interface ServerHandle {
 }
 
 export async function createServer(config: ServerConfig, opts: ServerOptions = {}): Promise<ServerHandle> {
-  const log = opts.log ?? ((line: string) => console.log(line));
-  const lifetime = new DisposableStore((err) => log(`warning: during shutdown: ${String(err)}`));
+  const logger = opts.logger ?? (opts.log ? lineLogger(opts.log) : createLogger());
+  const lifetime = new DisposableStore((err) => logger.warn({ err: errorMessage(err) }, 'during shutdown'));
   const catalog = await loadCatalog(config.labsDir);
   const store = new Store(config.dataDir);
   store.ensureLearner(LOCAL_LEARNER);
@@ -64,7 +68,7 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   const pool = new WarmPool({
     driver,
     classes,
-    log,
+    logger,
     resources: () =>
       hostResources({ isolation, stateDir: config.dataDir, pidsLimit: config.limits.pidsLimit ?? DEFAULT_LIMITS.pidsLimit, diskBytes: config.diskBytes ?? DEFAULT_DISK_BYTES }),
     onStatus: (labId, status) => {
@@ -75,22 +79,22 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
     driver,
     store,
     events,
-    log,
+    logger,
     idle: { ttlMs: config.idleTtlMs, warningMs: config.idleWarningMs },
     // The local learner never waits for a seat; a classroom learner gets one from the pool when it has any.
     seat: (learnerId, lab) => (learnerId === LOCAL_LEARNER ? undefined : pool.take(learnerId, lab)),
   });
-  const classroom: ClassroomContext = { catalog, store, classes, sessions, events, pool, log };
+  const classroom: ClassroomContext = { catalog, store, classes, sessions, events, pool, logger };
   let adopted = 0;
   if (opts.adopt ?? true) {
     adopted = await adoptEarlierSandboxes(classroom).catch((err: unknown) => {
-      log(`warning: could not look for sandboxes from an earlier run: ${err instanceof Error ? err.message : String(err)}`);
+      logger.warn({ err: errorMessage(err) }, 'could not look for sandboxes from an earlier run');
       return 0;
     });
   }
   // The first learner should not wait for the labs' images to be prepared for sandboxes.
   const preparing = opts.prepareImages
-    ? driver.prepare?.(catalog.labs.map((l) => l.images)).catch((err: unknown) => log(`warning: could not prepare the labs' images for sandboxes: ${err instanceof Error ? err.message : String(err)}`))
+    ? driver.prepare?.(catalog.labs.map((l) => l.images), (line) => logger.info(line)).catch((err: unknown) => logger.warn({ err: errorMessage(err) }, "could not prepare the labs' images for sandboxes"))
     : undefined;
   const auth = new Auth(config.token, (secret) => classes.memberBySecret(secret));
   const policy: OriginPolicy = { boundHost: config.host, trustedOrigins: config.trustedOrigins };
@@ -119,10 +123,10 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   app.use(publicClientRouter());
   app.use('/api/join', csrfGuard(policy), express.json({ limit: JSON_LIMIT }), joinRouter(classroom, auth));
   // Every other route, WebSocket upgrades included: Origin (upgrades), then the cookie, then CSRF (writes).
-  app.use(upgradeOriginGuard(policy, (origin, host) => log(`refused WebSocket from origin '${origin}' (host '${host}')`)));
+  app.use(upgradeOriginGuard(policy, (origin, host) => logger.warn({ origin, host }, 'refused a WebSocket from another origin')));
   app.use(requireAuth(auth), csrfGuard(policy), express.json({ limit: JSON_LIMIT }));
   app.use('/ws', wsRouter({ ...classroom, upgrades }));
-  app.use('/api', classroomRouter(classroom), apiRouter({ catalog, store, sessions, log, isolation, emit: (e) => events.learner(e) }));
+  app.use('/api', classroomRouter(classroom), apiRouter({ catalog, store, sessions, logger, isolation, emit: (e) => events.learner(e) }));
   app.use('/api', (req) => {
     throw new HttpError(`no API route ${req.method} ${req.originalUrl}`, 404);
   });
@@ -130,7 +134,7 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   app.use((req) => {
     throw new HttpError(`nothing at ${req.path}`, 404);
   });
-  app.use(errorHandler(log));
+  app.use(errorHandler(logger));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -13,6 +13,7 @@ import type { ClassInfo, ClassStore } from '../classroom/class-store.ts';
 import { MAX_DISPLAY_NAME, cleanDisplayName, normalizeJoinCode } from '../classroom/join-code.ts';
 import type { WarmPool } from '../classroom/warm-pool.ts';
 import { Broadcast, ClassList, ClassView, EndedClass, JoinInfo, Joined, LearnerEnded, LearnerExtended, LearnerReset, Me, PoolPlan } from '../../shared/api.ts';
+import { errorMessage, type Logger } from '../log.ts';
 import { Auth } from './auth.ts';
 import { reply } from './reply.ts';
 import { HttpError } from './http-error.ts';
@@ -30,7 +31,7 @@ export interface ClassroomContext {
   sessions: LearnerSessions;
   events: ClassEvents;
   pool: WarmPool;
-  log: (line: string) => void;
+  logger: Logger;
 }
 
 const JoinBody = z.strictObject({ name: z.string().max(MAX_DISPLAY_NAME * 4) });
@@ -68,7 +69,7 @@ function classById(ctx: ClassroomContext, req: Request): ClassInfo {
 /** Starts getting a learner their sandbox (a warm one from the pool, else one made on demand) in the background. */
 function seatLearner(ctx: ClassroomContext, learnerId: string, lab: Lab): void {
   if (ctx.sessions.has(learnerId, lab.id)) return;
-  ctx.sessions.ensure(learnerId, lab).catch((err: unknown) => ctx.log(`sandbox for ${learnerId} failed: ${err instanceof Error ? err.message : String(err)}`));
+  ctx.sessions.ensure(learnerId, lab).catch((err: unknown) => ctx.logger.warn({ learner: learnerId, lab: lab.id, err: errorMessage(err) }, 'seating a learner failed'));
 }
 
 /** Routes that work without signing in: the join page's API. Mount before requireAuth, after the CSRF guard. */
@@ -143,7 +144,7 @@ export function classroomRouter(ctx: ClassroomContext): Router {
     if (!lab) throw new HttpError(`labId: no lab '${body.labId}'`, 400);
     const name = body.name?.trim() || `${lab.title} — ${new Date().toISOString().slice(0, 10)}`;
     const cls = ctx.classes.createClass(lab.id, name);
-    ctx.log(`class ${cls.id} created for lab ${lab.id}: join code ${cls.joinCode}`);
+    ctx.logger.info({ class: cls.id, lab: lab.id, joinCode: cls.joinCode }, 'class created');
     reply(res, ClassView, classJson(req, ctx, cls), 201);
   });
 
@@ -221,7 +222,7 @@ export function classroomRouter(ctx: ClassroomContext): Router {
     const body = parseBody(PoolBody, req.body);
     const plan = ctx.pool.resize(lab, body.size, body.force ?? false);
     if (!plan.ok) throw new HttpError(plan.message, 409, 'Lower the head count, free memory on the server, or prepare anyway (force).');
-    ctx.log(`pool for ${lab.id}: head count ${body.size}; ${plan.message}`);
+    ctx.logger.info({ class: cls.id, lab: lab.id, headCount: body.size }, `pool sized: ${plan.message}`);
     reply(res, PoolPlan, plan);
   });
 

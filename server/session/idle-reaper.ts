@@ -4,6 +4,7 @@
 // Owns that timer; dispose() stops it.
 import { decideIdle, idleDeadline, type IdleClock, type IdlePolicy } from './idle-policy.ts';
 import { sessionKey as key } from './session-key.ts';
+import { errorMessage, type Logger } from '../log.ts';
 
 /** Slowest tick: a warning or reclaim is at most this late. */
 const MAX_TICK_MS = 5000;
@@ -17,7 +18,7 @@ export interface IdleReaperOptions {
   onWarn: (learnerId: string, labId: string, msLeft: number) => void;
   /** Removes the sandbox; the clock is dropped whether it resolves or rejects. */
   onReclaim: (learnerId: string, labId: string) => Promise<void>;
-  log?: (line: string) => void;
+  logger?: Logger;
 }
 
 interface Tracked extends IdleClock {
@@ -88,7 +89,7 @@ export class IdleReaper {
         c.reclaiming = true;
         this.opts
           .onReclaim(c.learnerId, c.labId)
-          .catch((err: unknown) => this.opts.log?.(`warning: could not reclaim the idle sandbox of ${c.learnerId}/${c.labId}: ${err instanceof Error ? err.message : String(err)}`))
+          .catch((err: unknown) => this.opts.logger?.warn({ learner: c.learnerId, lab: c.labId, err: errorMessage(err) }, 'could not reclaim an idle sandbox'))
           .finally(() => {
             if (this.clocks.get(k) === c) this.clocks.delete(k);
           });

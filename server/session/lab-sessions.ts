@@ -5,6 +5,7 @@
 import type { SessionState } from '../../shared/api.ts';
 import { sandboxSpec, type Lab, type Step } from '../labs/catalog.ts';
 import { runStepSetup } from '../checks/run-step.ts';
+import { errorMessage, silentLogger, type Logger } from '../log.ts';
 import { sessionKey } from './session-key.ts';
 import { SandboxError, type Sandbox, type SandboxDriver, type SandboxProgress } from '../sandbox/sandbox.ts';
 
@@ -59,7 +60,7 @@ export class LabSessions {
   constructor(
     private readonly opts: {
       driver: SandboxDriver;
-      log?: (line: string) => void;
+      logger?: Logger;
       /** How long a health answer is trusted (default HEALTH_TTL_MS). */
       healthTtlMs?: number;
       /**
@@ -72,8 +73,8 @@ export class LabSessions {
     },
   ) {}
 
-  private log(line: string): void {
-    (this.opts.log ?? console.log)(line);
+  private get logger(): Logger {
+    return this.opts.logger ?? silentLogger;
   }
 
   private entry(learnerId: string, labId: string): Entry {
@@ -118,7 +119,7 @@ export class LabSessions {
       const e = this.entry(owner, sb.labId);
       if (e.sandbox) {
         // Two sandboxes for one (learner, lab) can only be a crash mid-replacement: keep the first.
-        await sb.destroy().catch((err: unknown) => this.log(`warning: could not remove duplicate sandbox ${sb.id}: ${String(err)}`));
+        await sb.destroy().catch((err: unknown) => this.logger.warn({ learner: owner, lab: sb.labId, sandbox: sb.id, err: errorMessage(err) }, 'could not remove a duplicate sandbox'));
         continue;
       }
       e.sandbox = sb;
@@ -183,11 +184,11 @@ export class LabSessions {
         e.healthyAt = Date.now();
         return e.sandbox;
       }
-      this.log(`sandbox ${e.sandbox.id} of ${e.learnerId}/${e.labId} is not healthy; replacing it`);
+      this.logger.warn({ learner: e.learnerId, lab: e.labId, sandbox: e.sandbox.id }, 'sandbox is not healthy; replacing it');
       const dead = e.sandbox;
       e.sandbox = undefined;
       e.setupDone.clear();
-      await dead.destroy().catch((err: unknown) => this.log(`warning: could not remove dead sandbox ${dead.id}: ${String(err)}`));
+      await dead.destroy().catch((err: unknown) => this.logger.warn({ learner: e.learnerId, lab: e.labId, sandbox: dead.id, err: errorMessage(err) }, 'could not remove a dead sandbox'));
       notice = REPLACED_NOTICE;
     }
     const seat = this.opts.seat?.(e.learnerId, lab);
@@ -217,7 +218,7 @@ export class LabSessions {
       const message = err instanceof Error ? err.message : String(err);
       const hint =
         err instanceof SandboxError ? err.hint : 'Check that Docker is running on the server, then reload the page.';
-      this.log(`sandbox for ${e.learnerId}/${e.labId} failed to start: ${message}`);
+      this.logger.error({ learner: e.learnerId, lab: e.labId, err: message }, 'sandbox failed to start');
       this.setStatus(e, { state: 'failed', progress: e.status.progress, error: message, hint });
       throw err instanceof SandboxError ? err : new SandboxError(`your sandbox could not start: ${message}`, hint);
     }

@@ -12,6 +12,7 @@ import type { WebSocket } from 'ws';
 import { runStepChecks, runStepSolve, type StepResult } from '../checks/run-step.ts';
 import type { Lab, Step } from '../labs/catalog.ts';
 import { DisposableStore, toDisposable, type Disposable } from '../lifetime.ts';
+import { errorMessage, silentLogger, type Logger } from '../log.ts';
 import type { Sandbox, SandboxDriver } from '../sandbox/sandbox.ts';
 import type { Store } from '../store/store.ts';
 import { TerminalManager, type TerminalManagerOptions } from '../terminal/terminal-manager.ts';
@@ -59,7 +60,7 @@ export interface LearnerSessionsOptions {
   idle: IdlePolicy;
   /** A source of ready-made sandboxes (the classroom's warm pool); see LabSessions. */
   seat?: (learnerId: string, lab: Lab) => Promise<Sandbox> | undefined;
-  log?: (line: string) => void;
+  logger?: Logger;
   /** The idle clock's time source (tests inject one). */
   now?: () => number;
   healthTtlMs?: number;
@@ -84,13 +85,13 @@ export class LearnerSessions implements Disposable {
     this.idle = new IdleReaper({
       policy: opts.idle,
       ...(opts.now && { now: opts.now }),
-      log: (line) => this.#log(line),
+      logger: this.#logger,
       onWarn: (learnerId, _labId, msLeft) => this.#notice(learnerId, 'idle-warning', warningMessage(msLeft)),
       onReclaim: (learnerId, labId) => this.stop(learnerId, labId, 'idle-stopped'),
     });
     this.#sandboxes = new LabSessions({
       driver: opts.driver,
-      log: (line) => this.#log(line),
+      logger: this.#logger,
       ...(opts.healthTtlMs !== undefined && { healthTtlMs: opts.healthTtlMs }),
       ...(opts.seat && { seat: opts.seat }),
       onActivity: (learnerId, labId) => this.idle.touch(learnerId, labId),
@@ -100,7 +101,7 @@ export class LearnerSessions implements Disposable {
     this.#lifetime.add({
       dispose: async () => {
         const kept = await this.#sandboxes.dispose();
-        if (kept > 0) this.#log(`kept ${kept} sandbox${kept === 1 ? '' : 'es'} running; the next labrun serve re-adopts ${kept === 1 ? 'it' : 'them'}`);
+        if (kept > 0) this.#logger.info({ kept }, `kept ${kept} sandbox${kept === 1 ? '' : 'es'} running; the next labrun serve re-adopts ${kept === 1 ? 'it' : 'them'}`);
       },
     });
     this.#lifetime.add(this.#terminals);
@@ -108,8 +109,8 @@ export class LearnerSessions implements Disposable {
     this.#lifetime.add(toDisposable(this.#sandboxes.subscribe((e) => this.#onStatus(e))));
   }
 
-  #log(line: string): void {
-    (this.#opts.log ?? console.log)(line);
+  get #logger(): Logger {
+    return this.#opts.logger ?? silentLogger;
   }
 
   #notice(learnerId: string, kind: SessionNoticeKind, message: string): void {
@@ -180,7 +181,7 @@ export class LearnerSessions implements Disposable {
     try {
       sandbox = await this.ensure(learnerId, lab);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       return (ws) => ws.close(CloseCode.InternalError, closeReason(message));
     }
     return (ws) => {
@@ -189,7 +190,7 @@ export class LearnerSessions implements Disposable {
         onInput: () => this.idle.touch(learnerId, lab.id),
       });
       const step = this.#currentStep(learnerId, lab);
-      if (step) this.openStep(learnerId, lab, step).catch((err: unknown) => this.#log(`setup of ${lab.id}/${step.id} for ${learnerId} failed: ${String(err)}`));
+      if (step) this.openStep(learnerId, lab, step).catch((err: unknown) => this.#logger.warn({ learner: learnerId, lab: lab.id, step: step.id, err: errorMessage(err) }, 'step setup failed'));
     };
   }
 
@@ -220,7 +221,7 @@ export class LearnerSessions implements Disposable {
    */
   async stop(learnerId: string, labId: string, reason: StopReason): Promise<void> {
     const message = STOP_MESSAGES[reason];
-    this.#log(`stopping the sandbox of ${learnerId} in ${labId}: ${reason}`);
+    this.#logger.info({ learner: learnerId, lab: labId, reason }, 'stopping the sandbox');
     this.idle.forget(learnerId, labId);
     this.#notice(learnerId, reason, message);
     // The terminal first: a shell whose sandbox vanished would only say "shell exited".
@@ -243,7 +244,7 @@ export class LearnerSessions implements Disposable {
     const key = sessionKey(learnerId, lab.id);
     const run = (async () => {
       const message = resetMessage(to);
-      this.#log(`resetting ${learnerId} in ${lab.id} to step ${to.id}`);
+      this.#logger.info({ learner: learnerId, lab: lab.id, step: to.id }, 'resetting the sandbox to a step');
       this.#notice(learnerId, 'reset', message);
       this.#opts.store.setCurrentStep(learnerId, lab.id, to.id);
       await this.#terminals.end(key, { code: CloseCode.GoingAway, reason: closeReason(message) });

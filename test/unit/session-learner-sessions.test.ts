@@ -8,6 +8,7 @@ import { endClass } from '../../server/classroom/class-lifecycle.ts';
 import { ClassEvents } from '../../server/classroom/class-events.ts';
 import { ClassStore } from '../../server/classroom/class-store.ts';
 import { WarmPool } from '../../server/classroom/warm-pool.ts';
+import { silentLogger } from '../../server/log.ts';
 import { LearnerSessions } from '../../server/session/learner-sessions.ts';
 import type { Store } from '../../server/store/store.ts';
 import { FakeDriver, type FakeSandbox } from '../support/fake-driver.ts';
@@ -23,7 +24,6 @@ function sessionsFor(t: TestContext, over: { driver?: FakeDriver; store?: Store;
     driver,
     store,
     events,
-    log: () => {},
     idle: { ttlMs: 10 * MIN, warningMs: MIN },
     healthTtlMs: 60_000,
     ...(over.now && { now: over.now }),
@@ -140,7 +140,7 @@ test('class end: every learner\'s sandbox and the pool\'s spares are destroyed, 
   const store = tempStore(t);
   const classes = new ClassStore(store.database);
   const driver = new FakeDriver();
-  const pool = new WarmPool({ driver, classes, log: () => {} });
+  const pool = new WarmPool({ driver, classes });
   t.after(() => pool.dispose());
   const { sessions, events } = sessionsFor(t, { driver, store, seat: (learnerId, lab) => pool.take(learnerId, lab) });
   const lab = makeLab(1);
@@ -159,7 +159,7 @@ test('class end: every learner\'s sandbox and the pool\'s spares are destroyed, 
   assert.equal(driver.live().length, 4, 'two handed out, two spares');
 
   const classEvents = new ClassEvents(classes);
-  const { destroyed } = await endClass({ catalog, classes, sessions, pool, events: classEvents, log: () => {} }, cls);
+  const { destroyed } = await endClass({ catalog, classes, sessions, pool, events: classEvents, logger: silentLogger }, cls);
   assert.equal(destroyed, 3);
   assert.deepEqual(driver.live(), [], 'no sandbox left');
   const closed = await client.closed;
@@ -172,7 +172,7 @@ test('warm pool: learners get prepared sandboxes at once; one more than the head
   const store = tempStore(t);
   const classes = new ClassStore(store.database);
   const driver = new FakeDriver();
-  const pool = new WarmPool({ driver, classes, log: () => {} });
+  const pool = new WarmPool({ driver, classes });
   t.after(() => pool.dispose());
   const { sessions } = sessionsFor(t, { driver, store, seat: (learnerId, lab) => pool.take(learnerId, lab) });
   const lab = makeLab(1);
