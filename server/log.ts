@@ -27,7 +27,4 @@ export function lineLogger(write: (line: string) => void): Logger {
 
 export const silentLogger: Logger = pino({ level: 'silent' });
 
-/** The message of anything thrown, for a log line or an answer. */
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { errorMessage } from './common.ts';

@@ -6,6 +6,7 @@ import { DEFAULT_CHECK_TIMEOUT_S } from '../labs/schema.ts';
 import type { ExecRequest, ExecResult, Sandbox } from '../sandbox/sandbox.ts';
 import { evaluate, needsFacts, outputProbe, probeFor, resolveLive, withholdUntilAnswered, type CommandOutput, type ExpectationOutcome, type Probe } from './expect.ts';
 import { parseFacts, type Facts } from './facts.ts';
+import { errorMessage } from '../common.ts';
 
 /** Cap on each of stdout/stderr read from a check: enough for `docker network inspect`, bounded against `yes`. */
 const MAX_OUTPUT_BYTES = 64 * 1024;
@@ -175,10 +176,4 @@ export async function liveAnswers(sandbox: Sandbox, lab: Lab, step: Step): Promi
   return answers;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null;
-}
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

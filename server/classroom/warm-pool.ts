@@ -133,11 +133,6 @@ export class WarmPool {
     return waiting;
   }
 
-  /** Learners of a lab queued for a seat, in order. */
-  waitingLearners(labId: string): string[] {
-    return (this.pools.get(labId)?.waiting ?? []).map((w) => w.learnerId);
-  }
-
   /** Takes back a pool sandbox found at start (from an earlier run) that nobody was handed. */
   adopt(sb: Sandbox, lab: Lab): void {
     const p = this.pool(lab);

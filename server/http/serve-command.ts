@@ -7,10 +7,8 @@ import { DEFAULT_DISK_BYTES } from '../sandbox/dind.ts';
 import { chooseIsolation } from '../sandbox/isolation.ts';
 import { createServer } from './app.ts';
 import { ClientBundleError, ensureClientBundle } from './client-bundle.ts';
+import { isLoopbackHost } from '../common.ts';
 
-function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
 
 /** Upper bound on a graceful shutdown; past it the process exits anyway rather than hang. */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
