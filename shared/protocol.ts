@@ -138,5 +138,5 @@ export function encodeServerControlFrame(frame: ServerControlFrame): string {
 export function closeReason(text: string): string {
   const bytes = new TextEncoder().encode(text);
   if (bytes.length <= 123) return text;
-  return new TextDecoder().decode(bytes.slice(0, 120)).replace(/\uFFFD$/, '') + '…';
+  return `${new TextDecoder().decode(bytes.slice(0, 120)).replace(/\uFFFD$/, '')}…`;
 }

@@ -56,7 +56,7 @@ export async function selftestCommand(argv: string[]): Promise<number> {
   for (const dir of dirs) {
     const r = await loadLab(dir);
     if (!r.lab) {
-      r.issues.forEach((i) => console.error(formatIssue(i)));
+      for (const i of r.issues) console.error(formatIssue(i));
       failed = true;
       continue;
     }

@@ -39,7 +39,7 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body ?? {});
   if (r.success) return r.data;
   const issue = r.error.issues[0];
-  const where = issue && issue.path.length ? issue.path.join('.') : 'body';
+  const where = issue?.path.length ? issue.path.join('.') : 'body';
   throw new HttpError(`${where}: ${issue?.message ?? 'invalid'}`, 400);
 }
 

@@ -152,8 +152,8 @@ export async function loadLab(dirArg: string): Promise<{ lab?: Lab; issues: LabI
     const js = c.toJS();
     const svc = isRecord(js) && isRecord(js.services) ? Object.keys(js.services) : [];
     if (!svc.length) issues.push(c.issue([], 'compose file declares no services'));
-    svc.forEach((s) => services.add(s));
-    if (isRecord(js) && isRecord(js.networks)) Object.keys(js.networks).forEach((n) => networks.add(`${meta.workspace}_${n}`));
+    for (const s of svc) services.add(s);
+    if (isRecord(js) && isRecord(js.networks)) for (const n of Object.keys(js.networks)) networks.add(`${meta.workspace}_${n}`);
   }
 
   // Step files: the listed order, or every steps/*.md by name.
