@@ -53,6 +53,12 @@ setup_egress() {
   fi
   # Traffic between two sandboxes on the bridge must pass the filter below, not just be bridged.
   [ -w /proc/sys/net/bridge/bridge-nf-call-iptables ] && echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables
+  # In place already: leave it, rather than flush it and leave a moment with no rules.
+  if iptables -C FORWARD -j LABRUN-EGRESS 2>/dev/null && iptables -C INPUT -j LABRUN-EGRESS-IN 2>/dev/null &&
+    iptables -C LABRUN-EGRESS-IN -i "$EGRESS_BRIDGE" -j DROP 2>/dev/null &&
+    iptables -t nat -C POSTROUTING -s "$EGRESS_SUBNET" ! -o "$EGRESS_BRIDGE" -j MASQUERADE 2>/dev/null; then
+    return 0
+  fi
   iptables -N LABRUN-EGRESS 2>/dev/null || iptables -F LABRUN-EGRESS
   iptables -N LABRUN-EGRESS-IN 2>/dev/null || iptables -F LABRUN-EGRESS-IN
   # Forwarded: answers come back; nothing else may start a connection to a sandbox or between two.
@@ -130,49 +136,10 @@ if ! pgrep -f -- "--exec-root $EXEC_ROOT" >/dev/null 2>&1; then
 fi
 
 for _ in $(seq 1 "$WAIT_SECONDS"); do
-  # The egress network and the host's filter rules for it; idempotent, run on every call since a host
-# engine restart or a reboot can drop the rules.
-setup_egress() {
-  if ! command -v iptables >/dev/null 2>&1; then
-    say "no iptables on this host: sandboxes of labs that ask for egress will not start"
-    return 0
+  if engine_answers; then
+    setup_egress
+    exit 0
   fi
-  if ! docker -H "unix://$SOCKET" network inspect "$EGRESS_NETWORK" >/dev/null 2>&1; then
-    # Packets leave through the host's uplink, which may carry less than Ethernet's 1500 bytes.
-    uplink=$(ip route show default 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }')
-    mtu=$(cat "/sys/class/net/${uplink:-none}/mtu" 2>/dev/null || echo 1500)
-    docker -H "unix://$SOCKET" network create --driver bridge --subnet "$EGRESS_SUBNET" \
-      -o com.docker.network.bridge.name="$EGRESS_BRIDGE" -o com.docker.network.driver.mtu="$mtu" \
-      --label labrun.egress=1 "$EGRESS_NETWORK" >/dev/null
-  fi
-  # Traffic between two sandboxes on the bridge must pass the filter below, not just be bridged.
-  [ -w /proc/sys/net/bridge/bridge-nf-call-iptables ] && echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables
-  iptables -N LABRUN-EGRESS 2>/dev/null || iptables -F LABRUN-EGRESS
-  iptables -N LABRUN-EGRESS-IN 2>/dev/null || iptables -F LABRUN-EGRESS-IN
-  # Forwarded: answers come back; nothing else may start a connection to a sandbox or between two.
-  iptables -A LABRUN-EGRESS -o "$EGRESS_BRIDGE" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
-  iptables -A LABRUN-EGRESS -o "$EGRESS_BRIDGE" -j DROP
-  # Name lookups go to the resolvers the host uses, wherever they are (often a private address).
-  for ns in $(awk '/^nameserver/ { print $2 }' /etc/resolv.conf | grep -E '^[0-9.]+$' | grep -v '^127\.'); do
-    iptables -A LABRUN-EGRESS -i "$EGRESS_BRIDGE" -d "$ns" -p udp --dport 53 -j ACCEPT
-    iptables -A LABRUN-EGRESS -i "$EGRESS_BRIDGE" -d "$ns" -p tcp --dport 53 -j ACCEPT
-  done
-  for net in 0.0.0.0/8 10.0.0.0/8 100.64.0.0/10 127.0.0.0/8 169.254.0.0/16 172.16.0.0/12 192.168.0.0/16 224.0.0.0/4 240.0.0.0/4; do
-    iptables -A LABRUN-EGRESS -i "$EGRESS_BRIDGE" -d "$net" -j DROP
-  done
-  iptables -A LABRUN-EGRESS -i "$EGRESS_BRIDGE" -j ACCEPT
-  # To this host itself (labrun, the engines' sockets are not on the network, any service): nothing.
-  iptables -A LABRUN-EGRESS-IN -i "$EGRESS_BRIDGE" -j DROP
-  iptables -C FORWARD -j LABRUN-EGRESS 2>/dev/null || iptables -I FORWARD 1 -j LABRUN-EGRESS
-  iptables -C INPUT -j LABRUN-EGRESS-IN 2>/dev/null || iptables -I INPUT 1 -j LABRUN-EGRESS-IN
-  iptables -t nat -C POSTROUTING -s "$EGRESS_SUBNET" ! -o "$EGRESS_BRIDGE" -j MASQUERADE 2>/dev/null ||
-    iptables -t nat -A POSTROUTING -s "$EGRESS_SUBNET" ! -o "$EGRESS_BRIDGE" -j MASQUERADE
-}
-
-if engine_answers; then
-  [ "$(id -u)" -eq 0 ] && setup_egress
-  exit 0
-fi
   if [ -n "$started" ] && ! kill -0 "$started" 2>/dev/null; then break; fi
   sleep 1
 done

@@ -3,7 +3,8 @@
 # - isolated: this container runs in a user namespace (root here is an unprivileged id on the host),
 #   with no network, a read-only root filesystem, and /var/lib/docker, /root and /tmp on a size-limited
 #   disk of its own. dockerd cannot create cgroups there on a cgroup v1 host, so it runs in rootless
-#   mode (no cgroups of its own; the sandbox's limits still hold from outside).
+#   mode (no cgroups of its own; the sandbox's limits still hold from outside); where a cgroup v2
+#   subtree is delegated to the sandbox it uses that instead.
 # - trusted: host root with broad capabilities (--privileged where the host allows it). Docker mounts
 #   /sys and the cgroup tree read-only without --privileged; dockerd needs them writable.
 set -euo pipefail
@@ -25,8 +26,22 @@ args=(
 # sandboxes have none unless their lab asks for egress), so they must not be larger.
 [ -e /sys/class/net/eth0/mtu ] && args+=(--mtu="$(cat /sys/class/net/eth0/mtu)")
 
+# cgroup v2 (most current hosts): dockerd can only delegate controllers from a cgroup with no
+# processes of its own, so move ours into a child group first (as moby's hack/dind does).
+nest_cgroup_v2() {
+  mkdir -p /sys/fs/cgroup/init
+  xargs -rn1 < /sys/fs/cgroup/cgroup.procs > /sys/fs/cgroup/init/cgroup.procs 2>/dev/null || true
+  sed -e 's/ / +/g' -e 's/^/+/' < /sys/fs/cgroup/cgroup.controllers > /sys/fs/cgroup/cgroup.subtree_control || true
+}
+
 if in_user_namespace; then
-  args+=(--rootless)
+  if [ -f /sys/fs/cgroup/cgroup.controllers ] && [ -w /sys/fs/cgroup/cgroup.procs ]; then
+    # A cgroup v2 subtree delegated to this sandbox: the inner engine can limit its containers itself.
+    nest_cgroup_v2
+  else
+    # cgroup v1 (or nothing delegated): no cgroups of its own; the sandbox's limits still hold from outside.
+    args+=(--rootless)
+  fi
 else
   # Under --privileged they are writable already and remounting them read-write changes nothing.
   mount -o remount,rw /sys 2>/dev/null || true
@@ -36,13 +51,7 @@ else
   for m in /sys/fs/cgroup/*; do
     if mountpoint -q "$m"; then mount -o remount,bind,rw "$m" 2>/dev/null || true; fi
   done
-  # cgroup v2 (most current hosts): dockerd can only delegate controllers from a cgroup with no
-  # processes of its own, so move ours into a child group first (as moby's hack/dind does).
-  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
-    mkdir -p /sys/fs/cgroup/init
-    xargs -rn1 < /sys/fs/cgroup/cgroup.procs > /sys/fs/cgroup/init/cgroup.procs 2>/dev/null || true
-    sed -e 's/ / +/g' -e 's/^/+/' < /sys/fs/cgroup/cgroup.controllers > /sys/fs/cgroup/cgroup.subtree_control || true
-  fi
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then nest_cgroup_v2; fi
 fi
 
 # An isolated sandbox's /root is an empty folder on its own disk at first: give it the shell setup.

@@ -123,7 +123,7 @@ test('nginx_b stopped: resolves and running fail and say it is not running', asy
   assert.match(reasons(byOutput), /nginx_b is exited, not running: Docker's DNS only answers for running containers/);
   assert.match(reasons(byProbe), /nginx_b is exited, not running/);
   assert.equal(running?.passed, false);
-  assert.match(reasons(running), /nginx_b is exited, not running \(container linuxnetworks_nginx_b_1\)/);
+  assert.match(reasons(running), /nginx_b is exited, not running \(container linuxnetworks-nginx_b-1\)/);
   assert.equal(reachable?.passed, false);
   assert.match(reasons(reachable), /nginx_a cannot reach http:\/\/nginx_b:80\//);
   await sh('docker compose start nginx_b');

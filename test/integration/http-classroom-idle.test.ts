@@ -105,6 +105,10 @@ test('idle sandboxes are warned then reclaimed with progress kept; activity and 
     };
     const [kept, ended] = await Promise.all([join('Kept'), join('Ended')]);
     t.after(() => kept.term.close());
+    // The local learner's stream, open beside theirs: the local sandbox left running by the previous
+    // step goes idle meanwhile, so notices for someone else are flowing while these learners watch theirs.
+    const localNotices = await EventsClient.open(`${ws}/ws/events`, headers);
+    t.after(() => localNotices.close());
 
     for (const action of ['extend', 'end']) {
       const res = await call(url, kept.cookie, 'POST', `/api/classes/${classId}/learners/${ended.id}/${action}`, {});
@@ -135,5 +139,19 @@ test('idle sandboxes are warned then reclaimed with progress kept; activity and 
     assert.equal(sandboxesOf(fx.labId, kept.id).length, 1);
     kept.term.type('echo kept-$((3*3))\r');
     await kept.term.waitFor(/kept-9/);
+
+    // Each learner's own stream carried only their notices: none of the other's, none of the local learner's.
+    await localNotices.waitFor("the local learner's idle stop", (es) => sessionKinds(es).includes('idle-stopped'), RECLAIM_TIMEOUT_MS);
+    const streams: [string, string, ClassEvent[]][] = [
+      ['Kept', kept.id, kept.notices.events],
+      ['Ended', ended.id, ended.notices.events],
+      ['local', 'local', localNotices.events],
+    ];
+    for (const [name, id, es] of streams) {
+      const foreign = es.filter((e) => e.type !== 'session' || e.learnerId !== id);
+      assert.deepEqual(foreign, [], `${name}'s stream carries only ${name}'s notices`);
+    }
+    assert.ok(!sessionKinds(kept.notices.events).includes('ended'), "Kept never heard of Ended's end");
+    assert.ok(!sessionKinds(ended.notices.events).includes('extended'), "Ended never heard of Kept's extension");
   });
 });

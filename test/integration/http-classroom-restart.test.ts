@@ -4,6 +4,7 @@
 // unassigned sandbox is re-adopted and handed to the next learner instead of a new one being made.
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
@@ -51,6 +52,20 @@ function serve(t: TestContext, fx: Fixture): Promise<{ url: string; child: Child
   });
 }
 
+/** Where the fixture lab's workspace is in a sandbox (lab.yaml: `workspace: webfix`). */
+const WORKSPACE = '/root/webfix';
+const MARKER = '.whoami';
+
+/** Sandbox container → the marker a learner wrote in it, read from the host (not through the server). */
+function markersBySandbox(labId: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const name of sandboxesOf(labId)) {
+    const out = execFileSync('docker', [...SANDBOX_DOCKER, 'exec', name, 'sh', '-c', `cat ${WORKSPACE}/${MARKER} 2>/dev/null || true`], { encoding: 'utf8' }).trim();
+    if (out) found.set(name, out);
+  }
+  return found;
+}
+
 function killHard(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
@@ -88,9 +103,19 @@ test('kill -9 mid-class: progress, cookies, sandboxes and the pool survive a res
   await term.waitFor(/wrote-42/);
   const check = await call(first.url, ada.cookie, 'POST', `/api/labs/${fx.labId}/steps/hello/check`, {});
   assert.equal(Reflect.get(Object(check.body), 'passed'), true, JSON.stringify(check.body));
+  // Each learner marks their own sandbox; the host then says which container is whose.
+  const nonce = new Map([ada, bob].map((l) => [l.id, `${l.id}-${randomBytes(4).toString('hex')}`]));
+  const bobTerm = await TermClient.open(`${first.url.replace('http', 'ws')}/ws/terminal?lab=${fx.labId}`, { Origin: first.url, Cookie: bob.cookie });
+  for (const [l, tc] of [[ada, term], [bob, bobTerm]] as const) {
+    tc.type(`echo ${nonce.get(l.id)} > ${MARKER} && echo marked-$((5+5))\r`);
+    await tc.waitFor(/marked-10/);
+  }
+  const sandboxOf = new Map([...markersBySandbox(fx.labId)].map(([name, marker]) => [marker, name]));
+  const ownedBefore = [ada, bob].map((l) => sandboxOf.get(nonce.get(l.id) ?? ''));
+  assert.equal(new Set(ownedBefore.filter(Boolean)).size, 2, `two learners, two marked sandboxes: ${JSON.stringify([...sandboxOf])}`);
 
   await killHard(first.child);
-  await term.closed;
+  await Promise.all([term.closed, bobTerm.closed]);
 
   const second = await serve(t, fx);
   t.after(() => {
@@ -114,6 +139,16 @@ test('kill -9 mid-class: progress, cookies, sandboxes and the pool survive a res
     await other.waitFor(/No such file[\s\S]*bob-4/);
     await other.close();
     assert.deepEqual(sandboxesOf(fx.labId), before, 'the same three sandboxes, none made or lost');
+    // Every learner, not just one: their terminal shows the marker they left, which the host still
+    // finds in the container it was in before the kill.
+    for (const [i, l] of [ada, bob].entries()) {
+      const tc = await TermClient.open(`${ws}/ws/terminal?lab=${fx.labId}`, { Origin: second.url, Cookie: l.cookie });
+      tc.type(`echo "mine-$((0+1))=$(cat ${MARKER})"\r`);
+      await tc.waitFor(/mine-1=\S*\r?\n/);
+      await tc.close();
+      assert.equal(/mine-1=(\S*)/.exec(tc.output)?.[1], nonce.get(l.id), `${l.id} is in the sandbox they marked`);
+      assert.equal(markersBySandbox(fx.labId).get(ownedBefore[i] ?? ''), nonce.get(l.id), `${l.id}'s sandbox is the container it was before`);
+    }
   });
 
   await t.test('the pool\'s unassigned sandbox goes to the next learner', async () => {

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { DindDriver } from '../../server/sandbox/dind.ts';
 import { LABEL } from '../../server/sandbox/naming.ts';
+import { SandboxError, type SandboxDriver } from '../../server/sandbox/sandbox.ts';
 import { parseConfig, type ServerConfig } from '../../server/config.ts';
 import { createServer, type ServerHandle } from '../../server/http/app.ts';
 
@@ -75,8 +76,8 @@ function cleanUpAfter(t: TestContext, root: string, fx: Fixture): Fixture {
   return fx;
 }
 
-/** Writes a temp labs folder with one lab; removed after the test. */
-export function makeFixture(t: TestContext): Fixture {
+/** Writes a temp labs folder with one lab; removed after the test. `args` are more `labrun serve` options (e.g. `--pids 256`). */
+export function makeFixture(t: TestContext, args: string[] = []): Fixture {
   const root = mkdtempSync(path.join(tmpdir(), 'lrw-'));
   const labId = `web-fixture-${randomBytes(3).toString('hex')}`;
   const lab = path.join(root, 'labs', labId);
@@ -91,7 +92,7 @@ export function makeFixture(t: TestContext): Fixture {
   writeFileSync(path.join(lab, 'steps', '02-where.md'), STEP_TWO);
   const labsDir = path.join(root, 'labs');
   const dataDir = path.join(root, 'data');
-  const config = parseConfig(['--port', '0', '--labs', labsDir, '--data', dataDir, '--token', TOKEN], {});
+  const config = parseConfig(['--port', '0', '--labs', labsDir, '--data', dataDir, '--token', TOKEN, ...args], {});
   return cleanUpAfter(t, root, { labId, labsDir, dataDir, config });
 }
 
@@ -107,11 +108,25 @@ export function copyLab(t: TestContext, sourceDir: string): Fixture {
 }
 
 /**
- * Starts a server on the fixture. Adoption is off: on a shared Docker engine, adopting would grab
- * other test runs' sandboxes. Closes the server after the test and, if asked, removes this lab's sandboxes.
+ * For tests that must start no sandbox (a class learner's join asks for one): creating fails at once,
+ * so the session is 'failed' and nothing touches Docker.
  */
-export async function startServer(t: TestContext, fx: Fixture, opts: { reapSandboxes?: boolean } = {}): Promise<ServerHandle> {
-  const server = await createServer(fx.config, { adopt: false, log: () => {} });
+export const NO_SANDBOXES: SandboxDriver = {
+  create: () => Promise.reject(new SandboxError('this test starts no sandboxes', 'use the Docker driver in tests that need one')),
+  adoptExisting: () => Promise.resolve([]),
+};
+
+/**
+ * Starts a server on the fixture. Adoption is off by default: each test starts from no sandbox (the
+ * driver adopts only sandboxes of its own data folder, so turning it on is safe on a shared engine).
+ * Closes the server after the test and, if asked, removes this lab's sandboxes.
+ */
+export async function startServer(
+  t: TestContext,
+  fx: Fixture,
+  opts: { reapSandboxes?: boolean; driver?: SandboxDriver; adopt?: boolean } = {},
+): Promise<ServerHandle> {
+  const server = await createServer(fx.config, { adopt: opts.adopt ?? false, log: () => {}, ...(opts.driver && { driver: opts.driver }) });
   t.after(async () => {
     await server.close();
     if (opts.reapSandboxes) await reapFixtureSandboxes(fx);
@@ -121,8 +136,11 @@ export async function startServer(t: TestContext, fx: Fixture, opts: { reapSandb
 
 /** Removes every sandbox of the fixture's lab (by label); for tests that started one. */
 export async function reapFixtureSandboxes(fx: Fixture): Promise<void> {
-  const driver = new DindDriver({ stateDir: path.join(fx.dataDir, 'sandboxes') });
-  await driver.reap((labels) => labels[LABEL.lab] !== fx.labId);
+  // On both engines: a fixture may run trusted sandboxes (host engine) as well as isolated ones.
+  for (const isolation of ['isolated', 'trusted'] as const) {
+    const driver = new DindDriver({ stateDir: path.join(fx.dataDir, 'sandboxes'), isolation });
+    await driver.reap((labels) => labels[LABEL.lab] !== fx.labId);
+  }
 }
 
 /** Signs in like a browser following the printed URL; returns the Cookie header value. */
@@ -155,6 +173,13 @@ export async function call(
     // not JSON: keep the text
   }
   return { status: res.status, body: parsed, setCookie: res.headers.get('set-cookie') };
+}
+
+/** Joins a class by its code like a new browser would; returns the learner's id and Cookie header value. */
+export async function joinClass(url: string, code: string, name: string): Promise<{ id: string; cookie: string }> {
+  const res = await call(url, undefined, 'POST', `/api/join/${code}`, { name });
+  if (res.status !== 201) throw new Error(`join failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { id: field(res.body, 'learnerId'), cookie: (res.setCookie ?? '').split(';')[0] ?? '' };
 }
 
 /** The value of a string field of an unknown JSON body; throws naming the field when absent. */

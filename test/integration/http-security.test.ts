@@ -1,11 +1,50 @@
 // The web app's security and API boundaries over real HTTP and WebSocket, against createServer on
-// port 0 with a temp labs folder. None of these start a sandbox.
+// port 0 with a temp labs folder. None of these start a sandbox (class learners get NO_SANDBOXES).
 import assert from 'node:assert/strict';
+import { cpSync } from 'node:fs';
 import { request } from 'node:http';
+import path from 'node:path';
 import { test } from 'node:test';
 import { WebSocket } from 'ws';
+import { parseConfig } from '../../server/config.ts';
 import { createServer } from '../../server/http/app.ts';
-import { TOKEN, makeFixture, signIn, startServer } from './http-fixture.ts';
+import { NO_SANDBOXES, TOKEN, call, field, joinClass, makeFixture, signIn, startServer } from './http-fixture.ts';
+
+/** The server's limits, restated: a test that imported them would follow a change instead of catching it. */
+const JSON_LIMIT_BYTES = 64 * 1024;
+const WS_MAX_PAYLOAD_BYTES = 1024 * 1024;
+/** RFC 6455 close code for a message too big to process. */
+const WS_MESSAGE_TOO_BIG = 1009;
+/** The server closes an oversized frame's socket at once; ten seconds means it never will. */
+const CLOSE_WAIT_MS = 10_000;
+
+/** A raw HTTP request to the server's port with any Host header (fetch will not send a chosen Host). */
+function rawRequest(
+  url: string,
+  opts: { path: string; method?: string; headers?: Record<string, string>; body?: string },
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: opts.path, method: opts.method ?? 'GET', headers: opts.headers ?? {} }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+/** Opens a WebSocket (or fails with the refusal's status); for tests that then use the socket. */
+function openWs(url: string, headers: Record<string, string>): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode ?? 0}`)));
+    ws.once('error', reject);
+  });
+}
 
 /** Tries a WebSocket upgrade; resolves with the HTTP status of a refusal, or 101 if it opened. */
 function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
@@ -65,19 +104,38 @@ test('token exchange sets an HttpOnly SameSite=Strict cookie and redirects witho
   assert.equal(forged.status, 401);
 });
 
-test('security headers are on every response', async (t) => {
+test('security headers are on every response: 200, 400, 401, 403, 404 and 413, API and pages', async (t) => {
   const fx = makeFixture(t);
   const { url } = await startServer(t, fx);
   const cookie = await signIn(url);
-  for (const path of ['/healthz', '/api/labs', '/']) {
-    const res = await fetch(url + path, { headers: { cookie } });
-    const csp = res.headers.get('content-security-policy') ?? '';
-    assert.match(csp, /default-src 'self'/, path);
-    assert.match(csp, /script-src 'self'(;|$)/, path);
-    assert.match(csp, /frame-ancestors 'none'/, path);
-    assert.ok(!csp.includes('unsafe'), path);
-    assert.equal(res.headers.get('x-content-type-options'), 'nosniff', path);
-    assert.equal(res.headers.get('referrer-policy'), 'no-referrer', path);
+  const host = new URL(url).host;
+  const json = { 'content-type': 'application/json' };
+  const cases: [string, number, Parameters<typeof rawRequest>[1]][] = [
+    ['health', 200, { path: '/healthz' }],
+    ['API with cookie', 200, { path: '/api/labs', headers: { cookie } }],
+    ['page with cookie', 200, { path: '/', headers: { cookie } }],
+    ['bad JSON', 400, { path: `/api/labs/${fx.labId}/progress`, method: 'PUT', headers: { cookie, ...json }, body: '{' }],
+    ['API without cookie', 401, { path: '/api/labs' }],
+    ['page without cookie', 401, { path: `/labs/${fx.labId}` }],
+    ['wrong token', 401, { path: '/?token=wrong-token-0123456789' }],
+    ['foreign Host', 403, { path: '/', headers: { host: `evil.example:${new URL(url).port}` } }],
+    ['cross-site write', 403, { path: `/api/labs/${fx.labId}/progress`, method: 'PUT', headers: { cookie, ...json, origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' }, body: '{}' }],
+    ['unknown API route', 404, { path: '/api/nothing', headers: { cookie } }],
+    ['unknown page', 404, { path: '/nothing-here', headers: { cookie } }],
+    ['unknown lab page', 404, { path: '/labs/nope', headers: { cookie } }],
+    ['body too large', 413, { path: `/api/labs/${fx.labId}/progress`, method: 'PUT', headers: { cookie, ...json }, body: 'x'.repeat(JSON_LIMIT_BYTES + 1) }],
+  ];
+  for (const [name, status, req] of cases) {
+    const res = await rawRequest(url, { ...req, headers: { host, ...req.headers } });
+    assert.equal(res.status, status, name);
+    const csp = String(res.headers['content-security-policy'] ?? '');
+    assert.match(csp, /default-src 'self'/, name);
+    assert.match(csp, /script-src 'self'(;|$)/, name);
+    assert.match(csp, /frame-ancestors 'none'/, name);
+    assert.ok(!csp.includes('unsafe'), name);
+    assert.equal(res.headers['x-frame-options'], 'DENY', name);
+    assert.equal(res.headers['x-content-type-options'], 'nosniff', name);
+    assert.equal(res.headers['referrer-policy'], 'no-referrer', name);
   }
 });
 
@@ -86,21 +144,167 @@ test('WebSocket upgrades: origin checked first, then the cookie, then the lab', 
   const { url } = await startServer(t, fx);
   const cookie = await signIn(url);
   const wsUrl = `${url.replace('http', 'ws')}/ws/terminal?lab=${fx.labId}`;
+  const noLab = wsUrl.replace(fx.labId, 'nope');
+  const events = `${url.replace('http', 'ws')}/ws/events`;
   const own = url;
+  const evil = 'http://evil.example';
+  const forged = 'labrun_session=abc';
+  // The order shows only where two checks would both refuse: each such pair below says which one wins.
   const cases: [string, string, Record<string, string>, number][] = [
     ['no cookie', wsUrl, { Origin: own }, 401],
-    ['forged cookie', wsUrl, { Origin: own, Cookie: 'labrun_session=abc' }, 401],
-    ['foreign origin with cookie', wsUrl, { Origin: 'http://evil.example', Cookie: cookie }, 403],
+    ['forged cookie', wsUrl, { Origin: own, Cookie: forged }, 401],
+    ['foreign origin with cookie', wsUrl, { Origin: evil, Cookie: cookie }, 403],
     ['other port on loopback', wsUrl, { Origin: 'http://127.0.0.1:1', Cookie: cookie }, 403],
     ['no origin', wsUrl, { Cookie: cookie }, 403],
-    ['unknown lab', wsUrl.replace(fx.labId, 'nope'), { Origin: own, Cookie: cookie }, 404],
+    ['unknown lab', noLab, { Origin: own, Cookie: cookie }, 404],
     ['unknown path', `${url.replace('http', 'ws')}/ws/other`, { Origin: own, Cookie: cookie }, 404],
+    // origin before cookie
+    ['foreign origin, no cookie', wsUrl, { Origin: evil }, 403],
+    ['foreign origin, forged cookie', wsUrl, { Origin: evil, Cookie: forged }, 403],
+    ['no origin, no cookie', wsUrl, {}, 403],
+    ['events: foreign origin, no cookie', events, { Origin: evil }, 403],
+    // cookie before lab (or class)
+    ['unknown lab, no cookie', noLab, { Origin: own }, 401],
+    ['unknown lab, forged cookie', noLab, { Origin: own, Cookie: forged }, 401],
+    ['unknown class, no cookie', `${events}?class=nope`, { Origin: own }, 401],
+    ['unknown class with cookie', `${events}?class=nope`, { Origin: own, Cookie: cookie }, 404],
+    // all three wrong: the origin still answers first
+    ['foreign origin, no cookie, unknown lab', noLab, { Origin: evil }, 403],
   ];
   for (const [name, target, headers, status] of cases) {
     assert.equal(await upgradeStatus(target, headers), status, name);
   }
   // The server still answers after all those refusals.
   assert.equal((await fetch(`${url}/healthz`)).status, 200);
+});
+
+test('WebSocket refusals across classes and labs: another class, another lab, an ended class', async (t) => {
+  const fx = makeFixture(t);
+  // A second lab, so a class learner can ask for a terminal of a lab that is not their class's.
+  const otherLab = `${fx.labId}-other`;
+  cpSync(path.join(fx.labsDir, fx.labId), path.join(fx.labsDir, otherLab), { recursive: true });
+  const { url } = await startServer(t, fx, { driver: NO_SANDBOXES });
+  const ws = url.replace('http', 'ws');
+  const owner = await signIn(url);
+  const newClass = async (labId: string): Promise<{ id: string; code: string }> => {
+    const res = await call(url, owner, 'POST', '/api/classes', { labId });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return { id: field(res.body, 'id'), code: field(res.body, 'joinCode') };
+  };
+  const mine = await newClass(fx.labId);
+  const theirs = await newClass(fx.labId);
+  const elsewhere = await newClass(otherLab);
+  const ada = await joinClass(url, mine.code, 'Ada');
+  const bob = await joinClass(url, theirs.code, 'Bob');
+  const as = (cookie: string) => ({ Origin: url, Cookie: cookie });
+
+  const cases: [string, string, string, number][] = [
+    ['own class events', `${ws}/ws/events?class=${mine.id}`, ada.cookie, 101],
+    ['own notices', `${ws}/ws/events`, ada.cookie, 101],
+    ["another class's events", `${ws}/ws/events?class=${theirs.id}`, ada.cookie, 403],
+    ["a class on another lab's events", `${ws}/ws/events?class=${elsewhere.id}`, ada.cookie, 403],
+    ['a terminal for another lab', `${ws}/ws/terminal?lab=${otherLab}`, ada.cookie, 403],
+    ["another class's learner's terminal", `${ws}/ws/terminal?lab=${fx.labId}&learner=${bob.id}`, ada.cookie, 403],
+    ['the instructor on any class', `${ws}/ws/events?class=${theirs.id}`, owner, 101],
+  ];
+  for (const [name, target, cookie, status] of cases) assert.equal(await upgradeStatus(target, as(cookie)), status, name);
+
+  assert.equal((await call(url, owner, 'POST', `/api/classes/${mine.id}/end`, {})).status, 200);
+  const ended: [string, string][] = [
+    ['class events', `${ws}/ws/events?class=${mine.id}`],
+    ['own notices', `${ws}/ws/events`],
+    ['terminal', `${ws}/ws/terminal?lab=${fx.labId}`],
+  ];
+  for (const [name, target] of ended) assert.equal(await upgradeStatus(target, as(ada.cookie)), 401, `an ended class's cookie: ${name}`);
+  // Bob's class goes on.
+  assert.equal(await upgradeStatus(`${ws}/ws/events?class=${theirs.id}`, as(bob.cookie)), 101);
+});
+
+test('size limits over real HTTP and WebSocket: a 64 KB JSON body, a 1 MiB frame', async (t) => {
+  const fx = makeFixture(t);
+  const { url } = await startServer(t, fx, { driver: NO_SANDBOXES });
+  const cookie = await signIn(url);
+  const json = { cookie, 'content-type': 'application/json' };
+  // Just under the limit is parsed (and refused for its content); one byte over is refused for its size.
+  const padded = (bytes: number): string => {
+    const head = '{"currentStep":"';
+    const tail = '"}';
+    return head + 'x'.repeat(bytes - head.length - tail.length) + tail;
+  };
+  const under = await fetch(`${url}/api/labs/${fx.labId}/progress`, { method: 'PUT', headers: json, body: padded(JSON_LIMIT_BYTES) });
+  assert.equal(under.status, 400, 'a body at the limit is read');
+  assert.match(field(await under.json(), 'error'), /^currentStep: /);
+  const over = await fetch(`${url}/api/labs/${fx.labId}/progress`, { method: 'PUT', headers: json, body: padded(JSON_LIMIT_BYTES + 1) });
+  assert.equal(over.status, 413);
+  assert.match(field(await over.json(), 'error'), /too large/);
+  // The join route reads bodies before sign-in: the same limit holds there.
+  const join = await fetch(`${url}/api/join/ACDEFG`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"name":"${'x'.repeat(JSON_LIMIT_BYTES)}"}` });
+  assert.equal(join.status, 413);
+
+  // Frames: the notices socket reads and ignores what it gets, so only the frame's size decides.
+  const sock = await openWs(`${url.replace('http', 'ws')}/ws/events`, { Origin: url, Cookie: cookie });
+  const closed = new Promise<number>((resolve) => sock.once('close', (code) => resolve(code)));
+  sock.send(Buffer.alloc(WS_MAX_PAYLOAD_BYTES, 'a'), { binary: false });
+  // A pong after the frame shows the server read the whole frame and kept the socket.
+  await new Promise<void>((resolve, reject) => {
+    sock.once('pong', () => resolve());
+    sock.once('close', (code) => reject(new Error(`closed with ${code} after a frame at the limit`)));
+    sock.ping();
+  });
+  sock.send(Buffer.alloc(WS_MAX_PAYLOAD_BYTES + 1, 'a'), { binary: false });
+  const timedOut = new Promise<string>((resolve) => setTimeout(() => resolve('still open 10 s after a frame over the limit'), CLOSE_WAIT_MS).unref());
+  assert.equal(await Promise.race([closed, timedOut]), WS_MESSAGE_TOO_BIG);
+  sock.terminate();
+  assert.equal((await fetch(`${url}/healthz`)).status, 200);
+});
+
+test('--trusted-origin over HTTP and WebSocket: its Host is served, its writes and upgrades allowed, others not', async (t) => {
+  const fx = makeFixture(t);
+  const trusted = 'https://labs.example.org';
+  fx.config = parseConfig(['--port', '0', '--labs', fx.labsDir, '--data', fx.dataDir, '--token', TOKEN, '--trusted-origin', trusted], {});
+  const { url } = await startServer(t, fx, { driver: NO_SANDBOXES });
+  const cookie = await signIn(url);
+  const proxied = { host: 'labs.example.org' };
+  const cases: [string, Parameters<typeof rawRequest>[1], number][] = [
+    ["the trusted origin's Host", { path: '/api/labs', headers: { ...proxied, cookie } }, 200],
+    ['another Host', { path: '/api/labs', headers: { host: 'other.example.org', cookie } }, 403],
+    ['a write from the trusted origin, cross-site', { path: `/api/labs/${fx.labId}/progress`, method: 'PUT', headers: { ...proxied, cookie, 'content-type': 'application/json', origin: trusted, 'sec-fetch-site': 'cross-site' }, body: '{"currentStep":"where"}' }, 200],
+    ['a write from elsewhere, cross-site', { path: `/api/labs/${fx.labId}/progress`, method: 'PUT', headers: { ...proxied, cookie, 'content-type': 'application/json', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }, body: '{"currentStep":"where"}' }, 403],
+  ];
+  for (const [name, req, status] of cases) assert.equal((await rawRequest(url, req)).status, status, name);
+
+  const events = `${url.replace('http', 'ws')}/ws/events`;
+  const upgrades: [string, Record<string, string>, number][] = [
+    ['the trusted origin through its Host', { Host: 'labs.example.org', Origin: trusted, Cookie: cookie }, 101],
+    ['the trusted origin on the loopback Host', { Origin: trusted, Cookie: cookie }, 101],
+    ['another scheme of the trusted origin on the loopback Host', { Origin: 'http://labs.example.org', Cookie: cookie }, 403],
+    ['another origin', { Host: 'labs.example.org', Origin: 'https://evil.example', Cookie: cookie }, 403],
+    ['the trusted origin without a cookie', { Host: 'labs.example.org', Origin: trusted }, 401],
+  ];
+  for (const [name, headers, status] of upgrades) assert.equal(await upgradeStatus(events, headers), status, name);
+});
+
+test('a LAN bind over HTTP and WebSocket: any Host is served; upgrades need the Origin of the Host addressed', async (t) => {
+  const fx = makeFixture(t);
+  // Bound to every address, reached over loopback only: the Host header plays the LAN address.
+  fx.config = parseConfig(['--host', '0.0.0.0', '--port', '0', '--labs', fx.labsDir, '--data', fx.dataDir, '--token', TOKEN], {});
+  const server = await startServer(t, fx, { driver: NO_SANDBOXES });
+  const { port } = new URL(server.url);
+  const url = `http://127.0.0.1:${port}`;
+  const cookie = await signIn(url);
+  const lan = `192.168.1.50:${port}`;
+  assert.equal((await rawRequest(url, { path: '/api/labs', headers: { host: lan, cookie } })).status, 200, 'a LAN Host');
+  assert.equal((await rawRequest(url, { path: '/api/labs', headers: { host: lan } })).status, 401, 'still signed-in only');
+
+  const events = `ws://127.0.0.1:${port}/ws/events`;
+  const upgrades: [string, Record<string, string>, number][] = [
+    ['the origin of the Host addressed', { Host: lan, Origin: `http://${lan}`, Cookie: cookie }, 101],
+    ['another port of that host', { Host: lan, Origin: 'http://192.168.1.50:1', Cookie: cookie }, 403],
+    ['another host of the LAN', { Host: lan, Origin: `http://192.168.1.51:${port}`, Cookie: cookie }, 403],
+    ['a foreign origin', { Host: lan, Origin: 'http://evil.example', Cookie: cookie }, 403],
+    ['no cookie', { Host: lan, Origin: `http://${lan}` }, 401],
+  ];
+  for (const [name, headers, status] of upgrades) assert.equal(await upgradeStatus(events, headers), status, name);
 });
 
 test('a Host header that is not this server is refused (DNS rebinding)', async (t) => {

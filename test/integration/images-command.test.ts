@@ -24,7 +24,7 @@ test('labrun images --help prints usage; an unknown option is a usage error', ()
   const help = labrun(['--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /usage: labrun images \[--labs DIR\] \[TAG\.\.\.\]/);
-  assert.match(help.stdout, /labrun\/nginx:latest/);
+  assert.match(help.stdout, /labrun\/nginx:trixie/);
   const bad = labrun(['--bogus']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /labrun images: .*--bogus/);
@@ -53,9 +53,9 @@ test('labrun images ensures the sandbox image and every image the seed labs decl
   const userNginx = spawnSync('docker', ['image', 'inspect', '--format', '{{.Id}}', 'nginx:latest'], { encoding: 'utf8' }).stdout;
   const r = labrun(['--labs', path.join(ROOT, 'labs')]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /^images: labrun\/sandbox:latest: /m);
-  assert.match(r.stdout, /^images: nginx:latest: provided by labrun\/nginx:latest$/m);
-  assert.match(r.stdout, /^images: labrun\/nginx:latest: /m);
+  assert.match(r.stdout, /^images: labrun\/sandbox:trixie: /m);
+  assert.match(r.stdout, /^images: nginx:latest: provided by labrun\/nginx:trixie$/m);
+  assert.match(r.stdout, /^images: labrun\/nginx:trixie: /m);
   assert.doesNotMatch(r.stdout, /^images: nginx:latest: (present|building|pulling)/m, 'the host nginx:latest is not ours to manage');
   assert.match(r.stdout, /^images: ready \(\d+ images\) in [\d.]+s$/m);
   const after = spawnSync('docker', ['image', 'inspect', '--format', '{{.Id}}', 'nginx:latest'], { encoding: 'utf8' }).stdout;

@@ -1,4 +1,4 @@
-// scripts/ensure-docker.sh for real: quiet no-op when the engine answers, clear refusals when it cannot
+// scripts/ensure-docker.sh (and the sandbox engine it hands over to) for real: quiet no-op when the engine answers, clear refusals when it cannot
 // help, and — inside a throwaway Docker-in-Docker container that has docker.io but no running daemon
 // and stale pid files from a "killed" one — it installs what is missing and starts dockerd.
 import { test, after } from 'node:test';
@@ -60,7 +60,9 @@ test('ensure-docker.sh installs what is missing and starts dockerd past stale pi
   const run = sh('docker', [
     'run', '-d', '--label', LABEL, ...DIND_FLAGS,
     '-v', '/var/lib/docker',
-    '-v', `${path.resolve(SCRIPT)}:/ensure-docker.sh:ro`,
+    '-v', '/var/lib/labrun-engine',
+    // The whole folder: ensure-docker.sh hands over to ensure-sandbox-engine.sh beside it.
+    '-v', `${path.dirname(path.resolve(SCRIPT))}:/labrun-scripts:ro`,
     '--entrypoint', 'sleep', SANDBOX_IMAGE, 'infinity',
   ]);
   assert.equal(run.code, 0, run.stderr);
@@ -81,24 +83,33 @@ test('ensure-docker.sh installs what is missing and starts dockerd past stale pi
     mkdir -p /var/run/docker/containerd
     echo 999999 > /var/run/docker.pid
     echo 999998 > /var/run/docker/containerd/containerd.pid
+    echo 999997 > /run/labrun-engine.pid
     dpkg -r debootstrap >/dev/null 2>&1 || true
     ! command -v debootstrap
     ! docker info >/dev/null 2>&1
   `);
   assert.equal(prep.code, 0, prep.stdout + prep.stderr);
 
-  const first = inside('bash /ensure-docker.sh');
+  const first = inside('bash /labrun-scripts/ensure-docker.sh');
   assert.equal(first.code, 0, first.stdout + first.stderr);
   assert.match(first.stderr, /installing debootstrap/);
   assert.match(first.stderr, /starting dockerd/);
+  assert.match(first.stderr, /starting labrun's sandbox engine/);
 
   const after = inside('docker info --format "{{.ServerVersion}}" && command -v debootstrap && echo "$(cat /var/run/docker.pid)" && pgrep -x dockerd');
   assert.equal(after.code, 0, after.stdout + after.stderr);
   const [, , pidFile, running] = after.stdout.trim().split('\n');
   assert.notEqual(pidFile, '999999');
   assert.equal(pidFile, running, 'the pid file names the running dockerd');
+  // The sandbox engine came up past its own stale pid file, remapping to the user it created.
+  const engine = inside("docker -H unix:///run/labrun-engine.sock info --format '{{.SecurityOptions}} {{.DockerRootDir}}' && grep '^labrun-sandbox:' /etc/subuid && ip -br link show labrun0");
+  assert.equal(engine.code, 0, engine.stdout + engine.stderr);
+  assert.match(engine.stdout, /name=userns/);
+  assert.match(engine.stdout, /\/var\/lib\/labrun-engine\/(\d+)\.\1\b/);
+  assert.match(engine.stdout, /^labrun-sandbox:\d+:65536$/m);
+  assert.match(engine.stdout, /^labrun0\s/m);
 
-  const second = inside('bash /ensure-docker.sh');
+  const second = inside('bash /labrun-scripts/ensure-docker.sh');
   assert.equal(second.code, 0);
   assert.equal(second.stdout + second.stderr, '', 'quiet when nothing is needed');
 });

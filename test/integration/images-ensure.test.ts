@@ -106,7 +106,7 @@ test("ensureImages(['nginx:latest']) keeps a current labrun/nginx:trixie and nev
   assert.equal((await imageInfo('nginx:latest'))?.id, userNginx?.id);
   assert.equal(lines.length, 2, lines.join('\n'));
   assert.equal(lines[0], 'nginx:latest: provided by labrun/nginx:trixie');
-  assert.match(lines[1] ?? '', /^labrun\/nginx:latest: present, recipe unchanged/);
+  assert.match(lines[1] ?? '', /^labrun\/nginx:trixie: present, recipe unchanged/);
 });
 
 test("a foreign image under a lab's image name survives ensureImages; the recipe builds under its own tag", async (t) => {

@@ -249,7 +249,7 @@ const ATTACKS: Attack[] = [
         `for a in $(ip route | awk '/^default/ {print $3}') ${hostBridgeAddresses().join(' ')}; do curl -sS -m 3 "http://$a:${listenerPort}/" && exit 0; done; exit 7`,
       ),
     }),
-    refused: /curl: \(7\) Failed to connect to [\d.]+ port \d+ after \d+ ms: (Couldn't connect to server|Network is unreachable)/,
+    refused: /curl: \(7\) Failed to connect to [\d.]+ port \d+ after \d+ ms: (Couldn't connect to server|Could not connect to server|Network is unreachable)/,
     worked: ({ result }) => assert.match(result.stdout, new RegExp(LISTENER_REPLY)),
   },
   {

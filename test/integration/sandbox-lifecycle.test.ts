@@ -25,6 +25,9 @@ after(async () => {
   await rm(stateDir, { recursive: true, force: true });
 });
 
+/** How long a killed daemon may take to stop answering. */
+const DAEMON_GONE_MS = 15_000;
+
 const spec = { labId: LAB_ID, learnerId: 'learner-lc', workspace: 'lifecycle', images: [] };
 
 const engine = new DindDriver({ stateDir: tmpdir() }).engine;
@@ -71,31 +74,43 @@ test('destroy removes container, disk image, its mount and socket folder, and ca
   assert.equal(await sb.isHealthy(), false);
 });
 
-test('a second driver adopts a sandbox whose daemon was killed, and reap removes it', async (t) => {
-  if (!requireDocker(t)) return;
-  const first = await new DindDriver({ stateDir }).create(spec);
-  let adopted: Sandbox | undefined;
-  try {
-    const wrote = await first.exec({ argv: ['sh', '-c', 'echo kept > note.txt'] });
-    assert.equal(wrote.exitCode, 0, wrote.stderr);
-    // As when the machine stops: the sandbox container is killed, leaving it Exited (137).
-    await engine.getContainer(resourceName(first.id)).kill();
-    const second = new DindDriver({ stateDir });
-    adopted = (await second.adoptExisting()).find((s) => s.id === first.id);
-    assert.ok(adopted, 'the sandbox was not adopted');
-    assert.deepEqual([adopted.labId, adopted.learnerId, adopted.workspacePath], [LAB_ID, 'learner-lc', '/root/lifecycle']);
-    assert.equal(adopted.createdAt.toISOString(), first.createdAt.toISOString());
-    const read = await adopted.exec({ argv: ['cat', 'note.txt'] });
-    assert.equal(read.stdout, 'kept\n');
-    const inner = await adopted.exec({ argv: ['docker', 'info', '--format', '{{.ServerVersion}}'] });
-    assert.equal(inner.exitCode, 0, inner.stderr);
-    assert.equal(await second.reap((labels) => labels['labrun.lab'] !== LAB_ID), 1);
-    assert.deepEqual(await leftovers(), []);
-    assert.equal(await gone(join(stateDir, first.id)), true);
-  } finally {
-    await first.destroy();
-  }
-});
+/** Ways a sandbox's daemon dies: with its whole container (the machine stopped), or alone (killed inside). */
+const KILLS: [string, (sb: Sandbox) => Promise<void>][] = [
+  // As when the machine stops: the sandbox container is killed, leaving it Exited (137).
+  ['the whole container', (sb) => engine.getContainer(resourceName(sb.id)).kill().then(() => undefined)],
+  // Only the inner dockerd (root in the sandbox can): the exec may die with it, so its result is moot.
+  ['only the inner dockerd', (sb) => sb.exec({ argv: ['pkill', '-KILL', '-x', 'dockerd'] }).then(() => undefined, () => undefined)],
+];
+
+for (const [what, kill] of KILLS) {
+  test(`a second driver adopts a sandbox after killing ${what}, and reap removes it`, async (t) => {
+    if (!requireDocker(t)) return;
+    const first = await new DindDriver({ stateDir }).create(spec);
+    let adopted: Sandbox | undefined;
+    try {
+      const wrote = await first.exec({ argv: ['sh', '-c', 'echo kept > note.txt'] });
+      assert.equal(wrote.exitCode, 0, wrote.stderr);
+      await kill(first);
+      const deadline = Date.now() + DAEMON_GONE_MS;
+      while ((await first.isHealthy()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      assert.equal(await first.isHealthy(), false, `the daemon still answers after killing ${what}`);
+      const second = new DindDriver({ stateDir });
+      adopted = (await second.adoptExisting()).find((s) => s.id === first.id);
+      assert.ok(adopted, 'the sandbox was not adopted');
+      assert.deepEqual([adopted.labId, adopted.learnerId, adopted.workspacePath], [LAB_ID, 'learner-lc', '/root/lifecycle']);
+      assert.equal(adopted.createdAt.toISOString(), first.createdAt.toISOString());
+      const read = await adopted.exec({ argv: ['cat', 'note.txt'] });
+      assert.equal(read.stdout, 'kept\n');
+      const inner = await adopted.exec({ argv: ['docker', 'info', '--format', '{{.ServerVersion}}'] });
+      assert.equal(inner.exitCode, 0, inner.stderr);
+      assert.equal(await second.reap((labels) => labels['labrun.lab'] !== LAB_ID), 1);
+      assert.deepEqual(await leftovers(), []);
+      assert.equal(await gone(join(stateDir, first.id)), true);
+    } finally {
+      await first.destroy();
+    }
+  });
+}
 
 function assertClearError(err: unknown, pattern: RegExp): true {
   assert.ok(err instanceof SandboxError, `expected a SandboxError, got ${String(err)}`);

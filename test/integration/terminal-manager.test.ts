@@ -213,7 +213,14 @@ test('a read-only watcher sees output but its input and resizes are ignored', as
   assert.equal(hello.type === 'hello' && hello.readOnly, true);
   watcher.send('echo "from-watcher-$((1+1))"\r');
   watcher.ws.send(encodeClientFrame({ type: 'resize', cols: 33, rows: 11 }));
+  // The server answers a ping after it has handled the frames before it: the watcher's input is now
+  // in the pty or dropped. Then the pty's own order puts any echo of it before the writer's output.
+  await new Promise<void>((resolve) => {
+    watcher.ws.once('pong', () => resolve());
+    watcher.ws.ping();
+  });
   writer.send('stty size; echo "from-writer-$((2+2))"\r');
+  await writer.waitFor(/from-writer-4/);
   await watcher.waitFor(/from-writer-4/);
   assert.doesNotMatch(writer.text() + watcher.text(), /from-watcher-2/);
   assert.doesNotMatch(writer.text(), /11 33/);

@@ -45,26 +45,26 @@ const networks = [
 const up: Facts = parseFacts(
   'linuxnetworks',
   [
-    inspect({ id: 'aaa', name: 'linuxnetworks_nginx_a_1', service: 'nginx_a', sandboxKey: '/var/run/docker/netns/a1', networks: { [NET]: { IPAddress: '10.201.1.3', Gateway: '10.201.1.1' } }, ports: { '80/tcp': [{ HostPort: '8080' }, { HostPort: '8080' }] } }),
-    inspect({ id: 'bbb', name: 'linuxnetworks_nginx_b_1', service: 'nginx_b', sandboxKey: '/var/run/docker/netns/b1', networks: { [NET]: { IPAddress: '10.201.1.2', Gateway: '10.201.1.1' } } }),
+    inspect({ id: 'aaa', name: 'linuxnetworks-nginx_a-1', service: 'nginx_a', sandboxKey: '/var/run/docker/netns/a1', networks: { [NET]: { IPAddress: '10.201.1.3', Gateway: '10.201.1.1' } }, ports: { '80/tcp': [{ HostPort: '8080' }, { HostPort: '8080' }] } }),
+    inspect({ id: 'bbb', name: 'linuxnetworks-nginx_b-1', service: 'nginx_b', sandboxKey: '/var/run/docker/netns/b1', networks: { [NET]: { IPAddress: '10.201.1.2', Gateway: '10.201.1.1' } } }),
     inspect({ id: 'ddd', name: 'dummynginx', networkMode: 'default', sandboxKey: '/var/run/docker/netns/d1', networks: { bridge: { IPAddress: '10.200.0.2', Gateway: '10.200.0.1' } }, ports: { '80/tcp': [{ HostPort: '8080' }] } }),
   ],
   networks,
 );
 /** nginx_b stopped. */
 const bStopped: Facts = parseFacts('linuxnetworks', [
-  inspect({ id: 'aaa', name: 'linuxnetworks_nginx_a_1', service: 'nginx_a', sandboxKey: '/var/run/docker/netns/a1', networks: { [NET]: { IPAddress: '10.201.1.3', Gateway: '10.201.1.1' } } }),
-  inspect({ id: 'bbb', name: 'linuxnetworks_nginx_b_1', service: 'nginx_b', running: false }),
+  inspect({ id: 'aaa', name: 'linuxnetworks-nginx_a-1', service: 'nginx_a', sandboxKey: '/var/run/docker/netns/a1', networks: { [NET]: { IPAddress: '10.201.1.3', Gateway: '10.201.1.1' } } }),
+  inspect({ id: 'bbb', name: 'linuxnetworks-nginx_b-1', service: 'nginx_b', running: false }),
 ], networks);
 /** nginx_b moved to another network. */
 const bElsewhere: Facts = parseFacts('linuxnetworks', [
-  inspect({ id: 'aaa', name: 'linuxnetworks_nginx_a_1', service: 'nginx_a', sandboxKey: '/var/run/docker/netns/a1', networks: { [NET]: { IPAddress: '10.201.1.3', Gateway: '10.201.1.1' } } }),
-  inspect({ id: 'bbb', name: 'linuxnetworks_nginx_b_1', service: 'nginx_b', sandboxKey: '/var/run/docker/netns/b1', networks: { other: { IPAddress: '10.201.2.2', Gateway: '10.201.2.1' } } }),
+  inspect({ id: 'aaa', name: 'linuxnetworks-nginx_a-1', service: 'nginx_a', sandboxKey: '/var/run/docker/netns/a1', networks: { [NET]: { IPAddress: '10.201.1.3', Gateway: '10.201.1.1' } } }),
+  inspect({ id: 'bbb', name: 'linuxnetworks-nginx_b-1', service: 'nginx_b', sandboxKey: '/var/run/docker/netns/b1', networks: { other: { IPAddress: '10.201.2.2', Gateway: '10.201.2.1' } } }),
 ], networks);
 /** network_mode: service:nginx_a on nginx_b. */
 const shared: Facts = parseFacts('linuxnetworks', [
-  inspect({ id: 'aaa', name: 'linuxnetworks_nginx_a_1', service: 'nginx_a', sandboxKey: '/var/run/docker/netns/a1', networks: { [NET]: { IPAddress: '10.201.1.3', Gateway: '10.201.1.1' } }, ports: { '80/tcp': [{ HostPort: '8080' }], '9080/tcp': [{ HostPort: '9080' }] } }),
-  inspect({ id: 'bbb', name: 'linuxnetworks_nginx_b_1', service: 'nginx_b', networkMode: 'container:aaa' }),
+  inspect({ id: 'aaa', name: 'linuxnetworks-nginx_a-1', service: 'nginx_a', sandboxKey: '/var/run/docker/netns/a1', networks: { [NET]: { IPAddress: '10.201.1.3', Gateway: '10.201.1.1' } }, ports: { '80/tcp': [{ HostPort: '8080' }], '9080/tcp': [{ HostPort: '9080' }] } }),
+  inspect({ id: 'bbb', name: 'linuxnetworks-nginx_b-1', service: 'nginx_b', networkMode: 'container:aaa' }),
 ], networks);
 
 const ok = (stdout: string, exitCode = 0): CommandOutput => ({ exitCode, stdout, stderr: '', timedOut: false });
@@ -111,7 +111,7 @@ const rows: Row[] = [
   { name: 'sharesNetns: separate', expect: { sharesNetns: { a: 'nginx_a', b: 'nginx_b' } }, pass: false, reason: /different network namespaces \(\/var\/run\/docker\/netns\/a1 vs \/var\/run\/docker\/netns\/b1\)/ },
   { name: 'sharesNetns: shared', expect: { sharesNetns: { a: 'nginx_a', b: 'nginx_b' } }, facts: shared, pass: true },
   { name: 'ownNetns: own', expect: { ownNetns: { container: 'dummynginx' } }, pass: true },
-  { name: 'ownNetns: joined another', expect: { ownNetns: { service: 'nginx_b' } }, facts: shared, pass: false, reason: /joined linuxnetworks_nginx_a_1's network namespace/ },
+  { name: 'ownNetns: joined another', expect: { ownNetns: { service: 'nginx_b' } }, facts: shared, pass: false, reason: /joined linuxnetworks-nginx_a-1's network namespace/ },
   { name: 'netnsCount 2 (dummynginx is not in the project)', expect: { netnsCount: { equals: 2 } }, pass: true },
   { name: 'netnsCount with network_mode service', expect: { netnsCount: { equals: 1 } }, facts: shared, pass: true },
   { name: 'netnsCount mismatch', expect: { netnsCount: { equals: 1 } }, pass: false, reason: /found 2 distinct network namespaces/ },
