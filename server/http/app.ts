@@ -7,18 +7,18 @@ import express from 'express';
 import { adoptEarlierSandboxes, activeClassesOf } from '../classroom/class-lifecycle.ts';
 import { ClassEvents } from '../classroom/class-events.ts';
 import { ClassStore } from '../classroom/class-store.ts';
-import { hostResources } from '../classroom/host-resources.ts';
+import { serverResources } from '../classroom/host-resources.ts';
 import { WarmPool } from '../classroom/warm-pool.ts';
 import type { ServerConfig } from '../config.ts';
 import { loadCatalog } from '../labs/catalog.ts';
 import { DisposableStore, toDisposable } from '../lifetime.ts';
 import { createLogger, errorMessage, lineLogger, type Logger } from '../log.ts';
-import { DEFAULT_DISK_BYTES, DEFAULT_LIMITS } from '../sandbox/dind.ts';
 import { driverFromConfig } from '../sandbox/from-config.ts';
 import type { SandboxDriver } from '../sandbox/sandbox.ts';
 import { LearnerSessions } from '../session/learner-sessions.ts';
 import { Store } from '../store/store.ts';
 import { apiRouter } from './api-routes.ts';
+import { Health } from '../../shared/api.ts';
 import { Auth, LOCAL_LEARNER } from './auth.ts';
 import { classroomRouter, joinRouter, type ClassroomContext } from './classroom-routes.ts';
 import { CLIENT_DIR } from './client-bundle.ts';
@@ -26,9 +26,8 @@ import { clientRouter, publicClientRouter } from './client-routes.ts';
 import { HttpError, errorHandler } from './http-error.ts';
 import type { OriginPolicy } from './origin.ts';
 import { csrfGuard, hostGuard, requireAuth, securityHeaders, tokenExchange, upgradeOriginGuard } from './security.ts';
-import { WsUpgrades, upgradesOnlyUnder } from './ws-upgrade.ts';
-import { Health } from '../../shared/api.ts';
 import { reply } from './reply.ts';
+import { WsUpgrades, upgradesOnlyUnder } from './ws-upgrade.ts';
 import { wsRouter } from './ws-routes.ts';
 
 export { CLIENT_DIR };
@@ -69,8 +68,7 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
     driver,
     classes,
     logger,
-    resources: () =>
-      hostResources({ isolation, stateDir: config.dataDir, pidsLimit: config.limits.pidsLimit ?? DEFAULT_LIMITS.pidsLimit, diskBytes: config.diskBytes ?? DEFAULT_DISK_BYTES }),
+    resources: serverResources(config),
     onStatus: (labId, status) => {
       for (const c of activeClassesOf(classes, labId)) events.publish(c.id, { type: 'pool', pool: status });
     },
