@@ -165,7 +165,7 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
             attrs: { type: 'button', 'aria-label': 'Run in terminal' },
             on: {
               click: () => {
-                terminal.sendInput(text().replace(/\n/g, '\r') + '\r');
+                terminal.sendInput(`${text().replace(/\n/g, '\r')}\r`);
                 terminal.focus();
               },
             },

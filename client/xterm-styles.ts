@@ -27,7 +27,7 @@ export function mirrorXtermStyles(root: HTMLElement = document.body): () => void
   const observer = new MutationObserver((records) => {
     for (const r of records) {
       for (const n of r.addedNodes) stylesIn(n).forEach(adopt);
-      for (const n of r.removedNodes) stylesIn(n).forEach((el) => (el.isConnected ? undefined : drop(el)));
+      for (const n of r.removedNodes) for (const el of stylesIn(n)) if (!el.isConnected) drop(el);
       const target = r.target instanceof HTMLStyleElement ? r.target : r.target.parentElement;
       if (target instanceof HTMLStyleElement && target.isConnected) adopt(target);
     }

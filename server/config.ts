@@ -1,5 +1,6 @@
 // Server configuration: CLI flags and LABRUN_* environment variables, validated once at start so a
 // typo fails loudly before anything listens. Flags win over environment; defaults suit one local user.
+import { ArgsError, readArgs } from './cli-args.ts';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
@@ -88,24 +89,20 @@ function isFlag(name: string): name is FlagName {
   return Object.hasOwn(FLAGS, name);
 }
 
-/** Splits argv into flag values; `--name value` and `--name=value` both work. */
+/** Splits argv into flag values with the one CLI parser; `--name value` and `--name=value` both work. */
 function readFlags(argv: string[]): Map<FlagName, string[]> {
+  const options = Object.fromEntries(Object.entries(FLAGS).map(([name, f]) => [name, { type: 'string' as const, multiple: f.repeat }]));
+  let values: Record<string, unknown>;
+  try {
+    values = readArgs(argv, options).values;
+  } catch (err) {
+    if (err instanceof ArgsError) throw new ConfigError(err.message);
+    throw err;
+  }
   const out = new Map<FlagName, string[]>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument '${arg}'`);
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    if (!isFlag(name)) throw new ConfigError(`unknown option '--${name}'`);
-    let value: string | undefined;
-    if (eq !== -1) value = arg.slice(eq + 1);
-    else {
-      value = argv[++i];
-      if (value === undefined) throw new ConfigError(`option '--${name}' needs a value`);
-    }
-    const list = out.get(name) ?? [];
-    if (!FLAGS[name].repeat && list.length > 0) throw new ConfigError(`option '--${name}' given twice`);
-    list.push(value);
+  for (const [name, value] of Object.entries(values)) {
+    if (!isFlag(name)) continue;
+    const list = Array.isArray(value) ? value.filter((v) => typeof v === 'string') : typeof value === 'string' ? [value] : [];
     out.set(name, list);
   }
   return out;

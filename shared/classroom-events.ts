@@ -3,6 +3,9 @@
 // per learner, and deciding who is stuck or idle. The server sends a class's history as events
 // first, then live ones, so the same reducer builds the board from a cold start and keeps it current.
 import { z } from 'zod';
+import { PoolStatus, SessionState } from './api.ts';
+
+export { PoolStatus };
 
 export const ClassHeader = z.object({
   id: z.string(),
@@ -16,22 +19,13 @@ export const ClassHeader = z.object({
 });
 export type ClassHeader = z.infer<typeof ClassHeader>;
 
-export const SandboxState = z.enum(['none', 'waiting', 'starting', 'ready', 'failed', 'ended']);
+/** A learner's sandbox as the board shows it: the session's state, or its class has ended. */
+export const SandboxState = z.enum([...SessionState.options, 'ended']);
 export type SandboxState = z.infer<typeof SandboxState>;
 
-export const SessionNoticeKind = z.enum(['idle-warning', 'idle-stopped', 'extended', 'ended']);
+export const SessionNoticeKind = z.enum(['idle-warning', 'idle-stopped', 'extended', 'ended', 'class-ended', 'reset']);
 export type SessionNoticeKind = z.infer<typeof SessionNoticeKind>;
 
-export const PoolStatus = z.object({
-  target: z.number(),
-  ready: z.number(),
-  preparing: z.number(),
-  assigned: z.number(),
-  failed: z.number(),
-  waiting: z.number(),
-  message: z.string().optional(),
-});
-export type PoolStatus = z.infer<typeof PoolStatus>;
 
 export const ClassEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('class'), class: ClassHeader }),

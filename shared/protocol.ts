@@ -14,6 +14,8 @@ export const CloseCode = {
   Normal: 1000,
   /** Server shutting down; the client may reconnect to a new server. */
   GoingAway: 1001,
+  /** The server could not provide what the socket is for, e.g. the sandbox did not start (RFC 6455). */
+  InternalError: 1011,
   /** A frame failed to parse; the reason names the problem. */
   BadFrame: 4400,
   /** The upgrade carried no valid session (set by the web app). */
@@ -136,5 +138,5 @@ export function encodeServerControlFrame(frame: ServerControlFrame): string {
 export function closeReason(text: string): string {
   const bytes = new TextEncoder().encode(text);
   if (bytes.length <= 123) return text;
-  return new TextDecoder().decode(bytes.slice(0, 120)).replace(/\uFFFD$/, '') + '…';
+  return `${new TextDecoder().decode(bytes.slice(0, 120)).replace(/\uFFFD$/, '')}…`;
 }

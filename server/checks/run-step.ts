@@ -1,12 +1,12 @@
 // Runs a step's checks in a learner's sandbox: the check's command (in a compose service or the sandbox
 // shell), any probes its expectations need, and a snapshot of the inner engine's ground truth; then hands
 // all of it to the pure matcher (expect.ts). Also runs a step's setup and solve scripts.
-import type Docker from 'dockerode';
 import type { CheckSpec, Lab, Step } from '../labs/catalog.ts';
 import { DEFAULT_CHECK_TIMEOUT_S } from '../labs/schema.ts';
 import type { ExecRequest, ExecResult, Sandbox } from '../sandbox/sandbox.ts';
 import { evaluate, needsFacts, outputProbe, probeFor, resolveLive, withholdUntilAnswered, type CommandOutput, type ExpectationOutcome, type Probe } from './expect.ts';
 import { parseFacts, type Facts } from './facts.ts';
+import { errorMessage } from '../common.ts';
 
 /** Cap on each of stdout/stderr read from a check: enough for `docker network inspect`, bounded against `yes`. */
 const MAX_OUTPUT_BYTES = 64 * 1024;
@@ -107,7 +107,7 @@ export async function runCheck(sandbox: Sandbox, lab: Lab, check: CheckSpec, ans
         return runProbe(sandbox, p, timeoutMs);
       }),
     );
-    const facts = check.expect.some(needsFacts) ? await gatherFacts(sandbox.innerEngine(), lab.workspace) : undefined;
+    const facts = check.expect.some(needsFacts) ? await gatherFacts(sandbox, lab.workspace) : undefined;
     const outcomes = check.expect.map((e, i) => {
       const input: Parameters<typeof evaluate>[1] = { check, answers };
       if (output) input.output = output;
@@ -144,23 +144,15 @@ function execCapped(sandbox: Sandbox, req: { argv: string[]; service: string | u
 }
 
 /** Snapshot of the inner engine: every container (inspected) and network. Bounded in time. */
-export async function gatherFacts(engine: Docker, project: string): Promise<Facts> {
+/** The inner engine's ground truth for the lab's compose project, bounded in time. */
+export async function gatherFacts(sandbox: Sandbox, project: string): Promise<Facts> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`the sandbox's Docker engine did not answer within ${FACTS_TIMEOUT_MS / 1000}s`)), FACTS_TIMEOUT_MS);
   });
   try {
-    return await Promise.race([
-      (async () => {
-        const list: unknown = await engine.listContainers({ all: true });
-        const ids = Array.isArray(list) ? list.map((c: unknown) => (isRecord(c) && typeof c.Id === 'string' ? c.Id : '')).filter(Boolean) : [];
-        // A container removed between list and inspect is simply gone: skip it rather than fail the check.
-        const inspects = (await Promise.all(ids.map((id) => engine.getContainer(id).inspect().catch(() => undefined)))).filter((x) => x !== undefined);
-        const networks: unknown = await engine.listNetworks();
-        return parseFacts(project, inspects, networks);
-      })(),
-      timeout,
-    ]);
+    const snapshot = await Promise.race([sandbox.engineSnapshot(), timeout]);
+    return parseFacts(project, snapshot.containers, snapshot.networks);
   } finally {
     clearTimeout(timer);
   }
@@ -173,7 +165,7 @@ export async function gatherFacts(engine: Docker, project: string): Promise<Fact
 export async function liveAnswers(sandbox: Sandbox, lab: Lab, step: Step): Promise<Record<string, string>> {
   const wanted = step.checks.flatMap((c) => c.expect.flatMap((e) => (e.answer ? [e.answer] : [])));
   if (!wanted.length) return {};
-  const facts = await gatherFacts(sandbox.innerEngine(), lab.workspace);
+  const facts = await gatherFacts(sandbox, lab.workspace);
   const answers: Record<string, string> = {};
   for (const a of wanted) {
     const o = a.equals.outputOf;
@@ -184,10 +176,4 @@ export async function liveAnswers(sandbox: Sandbox, lab: Lab, step: Step): Promi
   return answers;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null;
-}
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -4,6 +4,7 @@
 // table and a tally; exit 1 on any failure.
 // The sandbox is destroyed at the end, on error, and on Ctrl-C.
 import path from 'node:path';
+import { commandArgs } from '../cli-args.ts';
 import { findLabDirs, formatIssue, loadLab, sandboxSpec, type Lab, type Step } from '../labs/catalog.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
 import { liveAnswers, runStepChecks, runStepSetup, runStepSolve, type CheckResult } from './run-step.ts';
@@ -29,26 +30,11 @@ interface Tally {
 const COL = { step: 22, check: 58, before: 16, after: 6 };
 
 export async function selftestCommand(argv: string[]): Promise<number> {
-  let stateDir = 'data/sandboxes';
-  let strict = false;
-  const dirs: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] ?? '';
-    if (a === '--help' || a === '-h') {
-      console.log(USAGE);
-      return 0;
-    } else if (a === '--strict') {
-      strict = true;
-    } else if (a === '--state-dir') {
-      const v = argv[++i];
-      if (!v) return usageError('--state-dir needs a folder');
-      stateDir = v;
-    } else if (a.startsWith('-')) {
-      return usageError(`unknown option '${a}'`);
-    } else {
-      dirs.push(path.resolve(a));
-    }
-  }
+  const args = commandArgs('test', USAGE, argv, { strict: { type: 'boolean' }, 'state-dir': { type: 'string' } }, true);
+  if (typeof args === 'number') return args;
+  const stateDir = args.values['state-dir'] || 'data/sandboxes';
+  const strict = args.values.strict ?? false;
+  const dirs = args.positionals.map((d) => path.resolve(d));
   if (!dirs.length) dirs.push(...(await findLabDirs('labs')));
   if (!dirs.length) return usageError('no labs found (looked for labs/*/lab.yaml)');
 
@@ -56,7 +42,7 @@ export async function selftestCommand(argv: string[]): Promise<number> {
   for (const dir of dirs) {
     const r = await loadLab(dir);
     if (!r.lab) {
-      r.issues.forEach((i) => console.error(formatIssue(i)));
+      for (const i of r.issues) console.error(formatIssue(i));
       failed = true;
       continue;
     }

@@ -2,19 +2,13 @@
 // broadcasts, warm-pool progress) fans out to the subscribers of that learner's class — the
 // instructor's board and, for broadcasts, the learners' pages. Also rebuilds a class's history as
 // events from the store, so a board opened late (or after a restart) starts complete.
-import type { ClassEvent, ClassHeader as ClassHeaderData, LearnerEvent, SandboxState } from '../../shared/classroom-events.ts';
+import type { ClassEvent, ClassHeader as ClassHeaderData, LearnerEvent } from '../../shared/classroom-events.ts';
 import type { Catalog } from '../labs/catalog.ts';
-import type { LabSessions, SessionState } from '../session/lab-sessions.ts';
+import type { SessionStatus } from '../session/lab-sessions.ts';
 import type { Store } from '../store/store.ts';
 import type { ClassInfo, ClassStore } from './class-store.ts';
 
 type Listener = (e: ClassEvent) => void;
-
-const SANDBOX_STATE: Record<SessionState, SandboxState> = { none: 'none', waiting: 'waiting', starting: 'starting', ready: 'ready', failed: 'failed' };
-
-export function sandboxState(s: SessionState): SandboxState {
-  return SANDBOX_STATE[s];
-}
 
 export class ClassEvents {
   private readonly listeners = new Map<string, Set<Listener>>();
@@ -95,7 +89,7 @@ export function classHeader(cls: ClassInfo, catalog: Catalog): ClassHeaderData {
 }
 
 /** A class's header and everything that happened in it so far, oldest first, as board events. */
-export function classHistory(cls: ClassInfo, ctx: { catalog: Catalog; store: Store; classes: ClassStore; sessions: LabSessions }): ClassEvent[] {
+export function classHistory(cls: ClassInfo, ctx: { catalog: Catalog; store: Store; classes: ClassStore; sessions: { status(learnerId: string, labId: string): SessionStatus } }): ClassEvent[] {
   const header: ClassEvent = { type: 'class', class: classHeader(cls, ctx.catalog) };
   const timed: (ClassEvent & { at: number })[] = [];
   for (const l of ctx.classes.learners(cls.id)) {
@@ -112,7 +106,7 @@ export function classHistory(cls: ClassInfo, ctx: { catalog: Catalog; store: Sto
       const first = attempts.find((a) => a.stepId === p.currentStep)?.at ?? p.updatedAt;
       timed.push({ type: 'step-opened', learnerId: l.learnerId, stepId: p.currentStep, at: Math.min(first - 1, p.updatedAt) });
     }
-    const state = cls.endedAt !== null ? 'ended' : sandboxState(ctx.sessions.status(l.learnerId, cls.labId).state);
+    const state = cls.endedAt !== null ? 'ended' : ctx.sessions.status(l.learnerId, cls.labId).state;
     timed.push({ type: 'sandbox', learnerId: l.learnerId, state, at: Math.max(l.joinedAt, p.updatedAt ?? 0) });
   }
   // Stable sort: equal times keep the order above (joined before its attempts).

@@ -110,6 +110,14 @@ export class ClassStore {
     return raw === undefined ? undefined : toLearner(raw);
   }
 
+  /** Who a learner cookie's secret proves: undefined when unknown or when its class has ended (its sandboxes are gone). */
+  memberBySecret(secret: string): { learnerId: string; classId: string; labId: string } | undefined {
+    const member = this.learnerBySecret(secret);
+    const cls = member && this.byId(member.classId);
+    if (!member || !cls || cls.endedAt !== null) return undefined;
+    return { learnerId: member.learnerId, classId: cls.id, labId: cls.labId };
+  }
+
   learner(learnerId: string): ClassLearner | undefined {
     const raw = this.db.prepare(`${LEARNER_SELECT} WHERE cl.learner_id = ?`).get(learnerId);
     return raw === undefined ? undefined : toLearner(raw);

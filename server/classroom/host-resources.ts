@@ -3,6 +3,8 @@
 // ids. Read synchronously: the check runs when an instructor sets a head count, a few times a class.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statfsSync } from 'node:fs';
+import type { ServerConfig } from '../config.ts';
+import { DEFAULT_DISK_BYTES, DEFAULT_LIMITS } from '../sandbox/dind.ts';
 import type { Isolation } from '../sandbox/engines.ts';
 import {
   DISK_ESTIMATE_BYTES,
@@ -74,4 +76,15 @@ function userBridgeNetworks(): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What a server with this configuration checks a pool's head count against. */
+export function serverResources(config: ServerConfig): () => Resource[] {
+  return () =>
+    hostResources({
+      isolation: config.isolation ?? 'isolated',
+      stateDir: config.dataDir,
+      pidsLimit: config.limits.pidsLimit ?? DEFAULT_LIMITS.pidsLimit,
+      diskBytes: config.diskBytes ?? DEFAULT_DISK_BYTES,
+    });
 }

@@ -8,6 +8,7 @@ import { sandboxSpec, type Lab } from '../labs/catalog.ts';
 import type { Sandbox, SandboxDriver } from '../sandbox/sandbox.ts';
 import { planCapacity, type CapacityPlan, type Resource } from './capacity.ts';
 import type { ClassStore } from './class-store.ts';
+import { errorMessage, silentLogger, type Logger } from '../log.ts';
 
 /** The learner label of sandboxes nobody has been handed yet. */
 export const POOL_LEARNER = 'pool';
@@ -48,7 +49,7 @@ export interface WarmPoolOptions {
   /** The host's limits a new sandbox draws on, with what is left of each (see host-resources.ts); none = unchecked. */
   resources?: () => Resource[];
   onStatus?: (labId: string, status: PoolStatus) => void;
-  log?: (line: string) => void;
+  logger?: Logger;
 }
 
 export class WarmPool {
@@ -58,8 +59,8 @@ export class WarmPool {
 
   constructor(private readonly opts: WarmPoolOptions) {}
 
-  private log(line: string): void {
-    (this.opts.log ?? console.log)(line);
+  private get logger(): Logger {
+    return this.opts.logger ?? silentLogger;
   }
 
   private pool(lab: Lab): LabPool {
@@ -104,7 +105,7 @@ export class WarmPool {
     p.message = undefined;
     while (p.ready.length > 0 && p.ready.length + p.preparing + p.assigned > headCount) {
       const surplus = p.ready.pop();
-      if (surplus) this.track(surplus.destroy().catch((err: unknown) => this.log(`warning: could not remove surplus pool sandbox ${surplus.id}: ${String(err)}`)));
+      if (surplus) this.track(surplus.destroy().catch((err: unknown) => this.logger.warn({ lab: lab.id, sandbox: surplus.id, err: errorMessage(err) }, 'could not remove a surplus pool sandbox')));
     }
     this.fill(p);
     this.changed(p);
@@ -132,11 +133,6 @@ export class WarmPool {
     return waiting;
   }
 
-  /** Learners of a lab queued for a seat, in order. */
-  waitingLearners(labId: string): string[] {
-    return (this.pools.get(labId)?.waiting ?? []).map((w) => w.learnerId);
-  }
-
   /** Takes back a pool sandbox found at start (from an earlier run) that nobody was handed. */
   adopt(sb: Sandbox, lab: Lab): void {
     const p = this.pool(lab);
@@ -147,7 +143,7 @@ export class WarmPool {
   private handOut(p: LabPool, sb: Sandbox, learnerId: string): void {
     this.opts.classes.assignSandbox(sb.id, learnerId, p.lab.id);
     p.assigned++;
-    this.log(`pool: sandbox ${sb.id} handed to ${learnerId} (${p.ready.length} ready, ${p.preparing} preparing)`);
+    this.logger.info({ learner: learnerId, lab: p.lab.id, sandbox: sb.id, ready: p.ready.length, preparing: p.preparing }, 'pool: sandbox handed out');
     this.changed(p);
   }
 
@@ -200,7 +196,7 @@ export class WarmPool {
               p.failed++;
               p.consecutiveFailures++;
               const message = err instanceof Error ? err.message : String(err);
-              this.log(`pool: preparing a sandbox for ${lab.id} failed: ${message}`);
+              this.logger.error({ lab: lab.id, err: message }, 'pool: preparing a sandbox failed');
               if (p.consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) {
                 p.message = `stopped after ${MAX_CONSECUTIVE_FAILURES} failures in a row: ${message}`;
                 // Nobody should wait for a seat that will not come: tell them why, now.

@@ -4,12 +4,14 @@
 // A classroom learner sees only their class's lab; only the instructor may read another learner's results.
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { runStepChecks } from '../checks/run-step.ts';
 import type { Catalog, Lab, Step } from '../labs/catalog.ts';
 import type { Isolation } from '../sandbox/engines.ts';
-import type { LabSessions } from '../session/lab-sessions.ts';
+import type { LearnerSessions } from '../session/learner-sessions.ts';
 import type { Store } from '../store/store.ts';
 import type { LearnerEvent } from '../../shared/classroom-events.ts';
+import { Attempts, LabList, LabView, Progress, SessionStatus, StepResult } from '../../shared/api.ts';
+import { reply } from './reply.ts';
+import { errorMessage, type Logger } from '../log.ts';
 import { HttpError } from './http-error.ts';
 import { principalOf } from './security.ts';
 
@@ -19,8 +21,8 @@ const MAX_ANSWER_LENGTH = 500;
 export interface ApiContext {
   catalog: Catalog;
   store: Store;
-  sessions: LabSessions;
-  log: (line: string) => void;
+  sessions: LearnerSessions;
+  logger: Logger;
   /** How sandboxes are isolated; the lesson page warns a learner whose sandbox is not. */
   isolation: Isolation;
   /** Tells the classroom what a learner did (opened a step, ran a check). */
@@ -37,7 +39,7 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body ?? {});
   if (r.success) return r.data;
   const issue = r.error.issues[0];
-  const where = issue && issue.path.length ? issue.path.join('.') : 'body';
+  const where = issue?.path.length ? issue.path.join('.') : 'body';
   throw new HttpError(`${where}: ${issue?.message ?? 'invalid'}`, 400);
 }
 
@@ -47,7 +49,11 @@ export function learnerOf(res: Response): string {
 
 /** The lab named in the path, if it exists and the caller may use it (a class member: their class's lab only). */
 export function labOf(ctx: { catalog: Catalog }, req: Request, res: Response): Lab {
-  const id = String(req.params.labId);
+  return labFor(ctx, String(req.params.labId), res);
+}
+
+/** The lab rule, for HTTP routes and WebSocket upgrades alike: the lab exists and the caller may use it. */
+export function labFor(ctx: { catalog: Catalog }, id: string, res: Response): Lab {
   const member = principalOf(res).member;
   if (member && member.labId !== id) throw new HttpError(`your class works on lab '${member.labId}', not '${id}'`, 403);
   const lab = ctx.catalog.byId(id);
@@ -65,7 +71,7 @@ export function apiRouter(ctx: ApiContext): Router {
   r.get('/labs', (_req, res) => {
     const progress = ctx.store.allProgress(learnerOf(res));
     const member = principalOf(res).member;
-    res.json({
+    reply(res, LabList, {
       labs: ctx.catalog.labs.filter((lab) => !member || member.labId === lab.id).map((lab) => {
         const p = progress.get(lab.id);
         const done = new Set(p?.completedSteps);
@@ -85,7 +91,7 @@ export function apiRouter(ctx: ApiContext): Router {
   r.get('/labs/:labId', (req, res) => {
     const lab = labOf(ctx, req, res);
     const p = ctx.store.getProgress(learnerOf(res), lab.id);
-    res.json({
+    reply(res, LabView, {
       id: lab.id,
       title: lab.title,
       summary: lab.summary,
@@ -107,7 +113,7 @@ export function apiRouter(ctx: ApiContext): Router {
 
   r.get('/labs/:labId/session', (req, res) => {
     const lab = labOf(ctx, req, res);
-    res.json(ctx.sessions.status(learnerOf(res), lab.id));
+    reply(res, SessionStatus, ctx.sessions.status(learnerOf(res), lab.id));
   });
 
   r.put('/labs/:labId/progress', (req, res) => {
@@ -123,11 +129,11 @@ export function apiRouter(ctx: ApiContext): Router {
     // terminal's connection starts the sandbox and runs the current step's setup then.
     if (ctx.sessions.status(learner, lab.id).state !== 'none') {
       ctx.sessions.openStep(learner, lab, step).catch((err: unknown) => {
-        ctx.log(`setup of ${lab.id}/${step.id} for ${learner} failed: ${err instanceof Error ? err.message : String(err)}`);
+        ctx.logger.warn({ learner, lab: lab.id, step: step.id, err: errorMessage(err) }, 'step setup failed');
       });
     }
     const p = ctx.store.getProgress(learner, lab.id);
-    res.json({ currentStep: p.currentStep, completedSteps: p.completedSteps });
+    reply(res, Progress, { currentStep: p.currentStep, completedSteps: p.completedSteps });
   });
 
   r.post('/labs/:labId/steps/:stepId/check', async (req, res) => {
@@ -140,14 +146,8 @@ export function apiRouter(ctx: ApiContext): Router {
     for (const id of Object.keys(body.answers ?? {})) {
       if (!known.has(id)) throw new HttpError(`answers.${id}: step '${step.id}' has no question '${id}'`, 400);
     }
-    const sandbox = await ctx.sessions.openStep(learner, lab, step);
-    const result = await runStepChecks(sandbox, lab, step, body.answers);
-    ctx.store.recordAttempt(learner, lab.id, step.id, result.passed, result);
-    const at = Date.now();
-    ctx.emit?.({ type: 'check', learnerId: learner, stepId: step.id, passed: result.passed, at });
-    if (result.passed) ctx.emit?.({ type: 'step-done', learnerId: learner, stepId: step.id, at });
-    const p = ctx.store.getProgress(learner, lab.id);
-    res.json({ ...result, stepId: step.id, completedSteps: p.completedSteps });
+    const result = await ctx.sessions.check(learner, lab, step, body.answers);
+    reply(res, StepResult, { ...result, stepId: step.id });
   });
 
   // Past check results: your own, or (instructor only) any learner's via ?learner=.
@@ -157,7 +157,7 @@ export function apiRouter(ctx: ApiContext): Router {
     const asked = req.query.learner;
     const learner = typeof asked === 'string' && asked !== '' ? asked : me.learnerId;
     if (learner !== me.learnerId && !me.owner) throw new HttpError('these are another learner\'s results', 403);
-    res.json({ learnerId: learner, attempts: ctx.store.attempts(learner, lab.id) });
+    reply(res, Attempts, { learnerId: learner, attempts: ctx.store.attempts(learner, lab.id) });
   });
 
   return r;

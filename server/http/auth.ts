@@ -87,11 +87,6 @@ export class Auth {
     return owner ? { owner, learnerId: LOCAL_LEARNER, member: null } : null;
   }
 
-  /** The learner a request's cookie proves, or null. */
-  learnerOf(req: IncomingMessage): string | null {
-    return this.principalOf(req)?.learnerId ?? null;
-  }
-
   /** Whether the request carries a learner cookie that no longer proves anyone (unknown, or class ended). */
   staleLearnerCookie(req: IncomingMessage): boolean {
     return parseCookies(req.headers.cookie).has(LEARNER_COOKIE) && this.principalOf(req)?.member == null;

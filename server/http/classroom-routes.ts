@@ -5,16 +5,17 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { Catalog, Lab } from '../labs/catalog.ts';
-import type { LabSessions } from '../session/lab-sessions.ts';
+import type { LearnerSessions } from '../session/learner-sessions.ts';
 import type { Store } from '../store/store.ts';
 import { classHeader, type ClassEvents } from '../classroom/class-events.ts';
+import { endClass } from '../classroom/class-lifecycle.ts';
 import type { ClassInfo, ClassStore } from '../classroom/class-store.ts';
 import { MAX_DISPLAY_NAME, cleanDisplayName, normalizeJoinCode } from '../classroom/join-code.ts';
-import { resetLearner } from '../classroom/reset-learner.ts';
 import type { WarmPool } from '../classroom/warm-pool.ts';
-import type { IdleReaper } from '../classroom/idle-reaper.ts';
-import { leftText } from '../classroom/idle-policy.ts';
+import { Broadcast, ClassList, ClassView, EndedClass, JoinInfo, Joined, LearnerEnded, LearnerExtended, LearnerReset, Me, PoolPlan } from '../../shared/api.ts';
+import { errorMessage, type Logger } from '../log.ts';
 import { Auth } from './auth.ts';
+import { reply } from './reply.ts';
 import { HttpError } from './http-error.ts';
 import { parseBody } from './api-routes.ts';
 import { principalOf, requireInstructor } from './security.ts';
@@ -27,13 +28,10 @@ export interface ClassroomContext {
   catalog: Catalog;
   store: Store;
   classes: ClassStore;
-  sessions: LabSessions;
+  sessions: LearnerSessions;
   events: ClassEvents;
   pool: WarmPool;
-  idle: IdleReaper;
-  /** Removes a learner's sandbox and tells their page why; progress stays. */
-  stopSession: (learnerId: string, labId: string, kind: 'idle-stopped' | 'ended') => Promise<void>;
-  log: (line: string) => void;
+  logger: Logger;
 }
 
 const JoinBody = z.strictObject({ name: z.string().max(MAX_DISPLAY_NAME * 4) });
@@ -50,7 +48,7 @@ function joinUrl(req: Request, code: string): string {
   return `${req.protocol}://${req.headers.host ?? 'localhost'}/join/${code}`;
 }
 
-function classJson(req: Request, ctx: ClassroomContext, c: ClassInfo): Record<string, unknown> {
+function classJson(req: Request, ctx: ClassroomContext, c: ClassInfo): ClassView {
   const lab = ctx.catalog.byId(c.labId);
   return { ...c, labTitle: lab?.title ?? c.labId, joinUrl: joinUrl(req, c.joinCode), learnerCount: ctx.classes.learners(c.id).length };
 }
@@ -71,7 +69,7 @@ function classById(ctx: ClassroomContext, req: Request): ClassInfo {
 /** Starts getting a learner their sandbox (a warm one from the pool, else one made on demand) in the background. */
 function seatLearner(ctx: ClassroomContext, learnerId: string, lab: Lab): void {
   if (ctx.sessions.has(learnerId, lab.id)) return;
-  ctx.sessions.ensure(learnerId, lab).catch((err: unknown) => ctx.log(`sandbox for ${learnerId} failed: ${err instanceof Error ? err.message : String(err)}`));
+  ctx.sessions.ensure(learnerId, lab).catch((err: unknown) => ctx.logger.warn({ learner: learnerId, lab: lab.id, err: errorMessage(err) }, 'seating a learner failed'));
 }
 
 /** Routes that work without signing in: the join page's API. Mount before requireAuth, after the CSRF guard. */
@@ -81,7 +79,7 @@ export function joinRouter(ctx: ClassroomContext, auth: Auth): Router {
   r.get('/:code', (req, res) => {
     const cls = classByCode(ctx, String(req.params.code));
     const member = auth.principalOf(req)?.member;
-    res.json({
+    reply(res, JoinInfo, {
       className: cls.name,
       labTitle: ctx.catalog.byId(cls.labId)?.title ?? cls.labId,
       labId: cls.labId,
@@ -100,7 +98,7 @@ export function joinRouter(ctx: ClassroomContext, auth: Auth): Router {
     // The same browser joining again is the same learner: same sandbox, same progress.
     if (member && member.classId === cls.id) {
       seatLearner(ctx, member.learnerId, lab);
-      res.json({ learnerId: member.learnerId, labId: cls.labId, resumed: true });
+      reply(res, Joined, { learnerId: member.learnerId, labId: cls.labId, resumed: true });
       return;
     }
     if (!cls.joinOpen) throw new HttpError('this class is not taking new learners', 403, 'Ask your instructor to open the join code.');
@@ -112,7 +110,7 @@ export function joinRouter(ctx: ClassroomContext, auth: Auth): Router {
     res.setHeader('Set-Cookie', Auth.learnerCookieHeader(secret, req.secure));
     ctx.events.learner({ type: 'joined', learnerId: learner.learnerId, name, at: learner.joinedAt });
     seatLearner(ctx, learner.learnerId, lab);
-    res.status(201).json({ learnerId: learner.learnerId, labId: cls.labId, resumed: false });
+    reply(res, Joined, { learnerId: learner.learnerId, labId: cls.labId, resumed: false }, 201);
   });
 
   return r;
@@ -125,7 +123,7 @@ export function classroomRouter(ctx: ClassroomContext): Router {
   r.get('/me', (_req, res) => {
     const p = principalOf(res);
     const cls = p.member ? ctx.classes.byId(p.member.classId) : undefined;
-    res.json({
+    reply(res, Me, {
       learnerId: p.learnerId,
       instructor: p.owner,
       name: p.member ? (ctx.classes.learner(p.learnerId)?.displayName ?? null) : null,
@@ -137,7 +135,7 @@ export function classroomRouter(ctx: ClassroomContext): Router {
   instructor.use(requireInstructor());
 
   instructor.get('/', (req, res) => {
-    res.json({ classes: ctx.classes.classes().map((c) => classJson(req, ctx, c)) });
+    reply(res, ClassList, { classes: ctx.classes.classes().map((c) => classJson(req, ctx, c)) });
   });
 
   instructor.post('/', (req, res) => {
@@ -146,12 +144,12 @@ export function classroomRouter(ctx: ClassroomContext): Router {
     if (!lab) throw new HttpError(`labId: no lab '${body.labId}'`, 400);
     const name = body.name?.trim() || `${lab.title} — ${new Date().toISOString().slice(0, 10)}`;
     const cls = ctx.classes.createClass(lab.id, name);
-    ctx.log(`class ${cls.id} created for lab ${lab.id}: join code ${cls.joinCode}`);
-    res.status(201).json(classJson(req, ctx, cls));
+    ctx.logger.info({ class: cls.id, lab: lab.id, joinCode: cls.joinCode }, 'class created');
+    reply(res, ClassView, classJson(req, ctx, cls), 201);
   });
 
   instructor.get('/:classId', (req, res) => {
-    res.json(classJson(req, ctx, classById(ctx, req)));
+    reply(res, ClassView, classJson(req, ctx, classById(ctx, req)));
   });
 
   instructor.post('/:classId/join', (req, res) => {
@@ -161,30 +159,20 @@ export function classroomRouter(ctx: ClassroomContext): Router {
     ctx.classes.setJoinOpen(cls.id, body.open);
     const updated = ctx.classes.byId(cls.id) ?? cls;
     publishHeader(ctx, updated);
-    res.json(classJson(req, ctx, updated));
+    reply(res, ClassView, classJson(req, ctx, updated));
   });
 
   instructor.post('/:classId/end', async (req, res) => {
     const cls = classById(ctx, req);
-    ctx.classes.end(cls.id);
-    // Drain the pool first: it turns away learners still waiting for a seat, whose sessions would
-    // otherwise keep their removal waiting.
-    if (!ctx.classes.classes().some((c) => c.labId === cls.labId && c.endedAt === null)) await ctx.pool.drain(cls.labId);
-    const learners = ctx.classes.learners(cls.id);
-    const results = await Promise.allSettled(learners.map((l) => ctx.sessions.destroy(l.learnerId, cls.labId)));
-    const failed = results.filter((x) => x.status === 'rejected').length;
-    for (const l of learners) ctx.events.publish(cls.id, { type: 'sandbox', learnerId: l.learnerId, state: 'ended', at: Date.now() });
-    if (failed > 0) ctx.log(`warning: ${failed} sandbox(es) of class ${cls.id} could not be removed; labrun sandbox reaping will`);
-    const updated = ctx.classes.byId(cls.id) ?? cls;
-    publishHeader(ctx, updated);
-    res.json({ ...classJson(req, ctx, updated), destroyed: learners.length - failed });
+    const { destroyed } = await endClass(ctx, cls);
+    reply(res, EndedClass, { ...classJson(req, ctx, ctx.classes.byId(cls.id) ?? cls), destroyed });
   });
 
   instructor.post('/:classId/broadcast', (req, res) => {
     const cls = classById(ctx, req);
     const body = parseBody(BroadcastBody, req.body);
     ctx.events.publish(cls.id, { type: 'broadcast', message: body.message, at: Date.now() });
-    res.json({ sent: true });
+    reply(res, Broadcast, { sent: true });
   });
 
   instructor.post('/:classId/learners/:learnerId/reset', async (req, res) => {
@@ -197,10 +185,8 @@ export function classroomRouter(ctx: ClassroomContext): Router {
     const body = parseBody(ResetBody, req.body);
     const step = lab.steps.find((s) => s.id === body.stepId);
     if (!step) throw new HttpError(`stepId: lab '${lab.id}' has no step '${body.stepId}'`, 400);
-    ctx.log(`resetting ${learner.learnerId} (${learner.displayName}) in ${lab.id} to step ${step.id}`);
-    await resetLearner(ctx, learner.learnerId, lab, step);
-    ctx.events.learner({ type: 'step-opened', learnerId: learner.learnerId, stepId: step.id, at: Date.now() });
-    res.json({ learnerId: learner.learnerId, currentStep: step.id });
+    await ctx.sessions.resetTo(learner.learnerId, lab, step);
+    reply(res, LearnerReset, { learnerId: learner.learnerId, currentStep: step.id });
   });
 
   const learnerOfClass = (req: Request, cls: ClassInfo): string => {
@@ -215,19 +201,17 @@ export function classroomRouter(ctx: ClassroomContext): Router {
     const learnerId = learnerOfClass(req, cls);
     const body = parseBody(ExtendBody, req.body);
     const extraMs = (body.minutes ?? 0) * 60_000;
-    if (!ctx.idle.extend(learnerId, cls.labId, extraMs)) throw new HttpError('this learner has no running sandbox to extend', 409, 'It starts again when they open the lab.');
-    const deadline = ctx.idle.deadline(learnerId, cls.labId);
-    const message = deadline === null ? 'Your instructor extended your session.' : `Your instructor extended your session: your sandbox is kept for at least ${leftText(deadline - Date.now())} more, even if idle.`;
-    ctx.events.notice({ type: 'session', learnerId, kind: 'extended', message, at: Date.now() });
-    res.json({ learnerId, idleDeadline: deadline });
+    const extended = ctx.sessions.extend(learnerId, cls.labId, extraMs);
+    if (!extended) throw new HttpError('this learner has no running sandbox to extend', 409, 'It starts again when they open the lab.');
+    reply(res, LearnerExtended, { learnerId, idleDeadline: extended.deadline });
   });
 
   // End: the learner's sandbox goes; their progress and their seat in the class stay (a reload starts a fresh one).
   instructor.post('/:classId/learners/:learnerId/end', async (req, res) => {
     const cls = classById(ctx, req);
     const learnerId = learnerOfClass(req, cls);
-    await ctx.stopSession(learnerId, cls.labId, 'ended');
-    res.json({ learnerId, ended: true });
+    await ctx.sessions.stop(learnerId, cls.labId, 'ended');
+    reply(res, LearnerEnded, { learnerId, ended: true });
   });
 
   instructor.post('/:classId/pool', (req, res) => {
@@ -238,8 +222,8 @@ export function classroomRouter(ctx: ClassroomContext): Router {
     const body = parseBody(PoolBody, req.body);
     const plan = ctx.pool.resize(lab, body.size, body.force ?? false);
     if (!plan.ok) throw new HttpError(plan.message, 409, 'Lower the head count, free memory on the server, or prepare anyway (force).');
-    ctx.log(`pool for ${lab.id}: head count ${body.size}; ${plan.message}`);
-    res.json(plan);
+    ctx.logger.info({ class: cls.id, lab: lab.id, headCount: body.size }, `pool sized: ${plan.message}`);
+    reply(res, PoolPlan, plan);
   });
 
   r.use('/classes', instructor);

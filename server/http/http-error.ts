@@ -3,6 +3,7 @@
 // user and shown as is; 5xx details are logged and hidden unless the error says it is safe to show.
 import type { ErrorRequestHandler, Response } from 'express';
 import { SandboxError } from '../sandbox/sandbox.ts';
+import type { Logger } from '../log.ts';
 import { escapeHtml, page } from './pages.ts';
 
 export class HttpError extends Error {
@@ -47,7 +48,7 @@ export function sendError(res: Response, isApi: boolean, err: HttpError): void {
   }
 }
 
-export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
+export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     if (res.headersSent) {
       next(err);
@@ -55,9 +56,8 @@ export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
     }
     const httpErr = toHttpError(err);
     if (httpErr.status >= 500) {
-      const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
-      log(`error: ${req.method} ${req.path} failed: ${detail}`);
+      logger.error({ method: req.method, path: req.path, err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'request failed');
     }
-    sendError(res, req.path.startsWith('/api/'), httpErr);
+    sendError(res, req.path.startsWith('/api/') || req.path.startsWith('/ws/'), httpErr);
   };
 }

@@ -1,5 +1,6 @@
 // Which browser origins and Host headers may talk to this server: the pure rules behind the
 // WebSocket Origin check, the CSRF check on writes and the DNS-rebinding guard. No I/O.
+import { isLoopbackHost } from '../common.ts';
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -10,9 +11,6 @@ export interface OriginPolicy {
   trustedOrigins: string[];
 }
 
-function isLoopbackBind(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
 
 /** Hostname part of a Host header (`name:port`, `[v6]:port`), lowercased; undefined when unparsable. */
 function hostnameOf(hostHeader: string): string | undefined {
@@ -33,7 +31,7 @@ export function isAllowedHost(hostHeader: string | undefined, policy: OriginPoli
   if (!hostHeader) return false;
   const name = hostnameOf(hostHeader);
   if (name === undefined) return false;
-  if (!isLoopbackBind(policy.boundHost)) return true;
+  if (!isLoopbackHost(policy.boundHost)) return true;
   if (LOOPBACK_NAMES.has(name) || /^127\.\d+\.\d+\.\d+$/.test(name)) return true;
   return policy.trustedOrigins.some((o) => new URL(o).host.toLowerCase() === hostHeader.toLowerCase());
 }

@@ -1,8 +1,8 @@
 // The few server-rendered pages (not signed in, errors): tiny, no scripts, styled by the client's CSS
 // file when it exists, so they pass the strict Content-Security-Policy.
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+import { escapeHtml } from '../common.ts';
+
+export { escapeHtml };
 
 /** A complete HTML page around trusted `bodyHtml` (callers escape what they interpolate). */
 export function page(title: string, bodyHtml: string): string {

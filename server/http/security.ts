@@ -1,11 +1,12 @@
 // Security as middleware in the route chain: response headers, the DNS-rebinding Host guard, the
-// one-time token exchange, authentication and the cross-site write (CSRF) guard. The WebSocket
-// upgrade runs the same rules in app.ts, since upgrades never pass through express.
+// one-time token exchange, the WebSocket Origin rule, authentication, the instructor rule and the
+// cross-site write (CSRF) guard. WebSocket upgrades pass through the same chain (ws-upgrade.ts).
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Auth, Principal } from './auth.ts';
 import { HttpError, sendError } from './http-error.ts';
-import { isAllowedHost, isAllowedWrite, type OriginPolicy } from './origin.ts';
+import { isAllowedHost, isAllowedOrigin, isAllowedWrite, type OriginPolicy } from './origin.ts';
 import { SIGNED_OUT_PAGE, STALE_LEARNER_PAGE } from './pages.ts';
+import { isUpgrade } from './ws-upgrade.ts';
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
@@ -28,7 +29,8 @@ export function securityHeaders(): RequestHandler {
   };
 }
 
-const isApi = (req: Request): boolean => req.path.startsWith('/api/');
+/** API calls and WebSocket upgrades are answered in JSON; pages get HTML. */
+export const isApi = (req: Request): boolean => req.path.startsWith('/api/') || req.path.startsWith('/ws/');
 
 export function hostGuard(policy: OriginPolicy): RequestHandler {
   return (req, res, next) => {
@@ -53,7 +55,7 @@ export function withoutToken(originalUrl: string): string {
 export function tokenExchange(auth: Auth): RequestHandler {
   return (req, res, next) => {
     const token: unknown = req.query.token;
-    if (token === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
+    if (token === undefined || (req.method !== 'GET' && req.method !== 'HEAD') || isUpgrade(req)) return next();
     if (typeof token !== 'string' || !auth.tokenMatches(token)) {
       res.status(401);
       if (isApi(req)) res.json({ error: 'wrong token: open the URL printed by labrun serve' });
@@ -82,7 +84,6 @@ export function requireAuth(auth: Auth): RequestHandler {
     const principal = auth.principalOf(req);
     if (principal !== null) {
       principals.set(res, principal);
-      res.locals.learnerId = principal.learnerId;
       return next();
     }
     res.status(401);
@@ -95,11 +96,28 @@ export function requireAuth(auth: Auth): RequestHandler {
   };
 }
 
-/** Lets only the server's owner (the instructor, holding the token's cookie) through: learners get 403. */
+/** Throws 403 unless the caller is the server's owner (the instructor, holding the token's cookie). */
+export function assertInstructor(res: Response, message = 'only the instructor may do this'): void {
+  if (!principalOf(res).owner) throw new HttpError(message, 403);
+}
+
+/** Lets only the server's owner through: learners get 403. */
 export function requireInstructor(): RequestHandler {
   return (_req, res, next) => {
-    if (!principalOf(res).owner) throw new HttpError('only the instructor may do this', 403);
+    assertInstructor(res);
     next();
+  };
+}
+
+/**
+ * A WebSocket upgrade's Origin must be the server's own or a trusted one (browsers let any page open
+ * a WebSocket to any host, cookies included): checked before the cookie. Plain requests pass.
+ */
+export function upgradeOriginGuard(policy: OriginPolicy, onRefused: (origin: string, host: string) => void = () => {}): RequestHandler {
+  return (req, _res, next) => {
+    if (!isUpgrade(req) || isAllowedOrigin(req.headers.origin, req.headers.host, policy)) return next();
+    onRefused(req.headers.origin ?? '(none)', req.headers.host ?? '');
+    throw new HttpError('origin not allowed', 403);
   };
 }
 

@@ -2,15 +2,13 @@
 // one URL to open, and shut down cleanly on SIGINT/SIGTERM (sandboxes stay for the next start).
 import { ConfigError, SERVE_USAGE, parseConfig } from '../config.ts';
 import { LabError, loadCatalog } from '../labs/catalog.ts';
-import { SANDBOX_IMAGE, ensureImages } from '../images/ensure-images.ts';
+import { ImageError, SANDBOX_IMAGE, ensureImages } from '../images/ensure-images.ts';
 import { DEFAULT_DISK_BYTES } from '../sandbox/dind.ts';
 import { chooseIsolation } from '../sandbox/isolation.ts';
 import { createServer } from './app.ts';
 import { ClientBundleError, ensureClientBundle } from './client-bundle.ts';
+import { isLoopbackHost } from '../common.ts';
 
-function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
 
 /** Upper bound on a graceful shutdown; past it the process exits anyway rather than hang. */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -89,7 +87,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
   process.on('SIGTERM', onTerm);
   try {
     const images = [SANDBOX_IMAGE, ...new Set(catalog.labs.flatMap((l) => l.images))];
-    await ensureImages(images, { onProgress: (line) => console.log(`images: ${line}`) });
+    try {
+      await ensureImages(images, { onProgress: (line) => console.log(`images: ${line}`) });
+    } catch (err) {
+      if (!(err instanceof ImageError)) throw err;
+      console.error(`labrun serve: ${err.message}\n  what to do: ${err.hint}`);
+      return 1;
+    }
     console.log('looking for sandboxes from a previous run…');
     server = await createServer(config, { prepareImages: true });
     if (server.adopted > 0) console.log(`re-adopted ${server.adopted} sandbox(es) from the previous run`);

@@ -28,6 +28,8 @@ import {
   type Recipe,
 } from './recipe.ts';
 import { DEFAULT_RECIPES_DIR, loadRecipes } from './recipes.ts';
+import { displayPath, errorMessage } from '../common.ts';
+import { dockerStatus } from '../sandbox/docker-errors.ts';
 
 export { ImageError } from './recipe.ts';
 
@@ -97,7 +99,7 @@ async function pingEngine(engine: Docker): Promise<void> {
     ]);
   } catch (err) {
     throw new ImageError(
-      `no Docker engine answers (${process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'}): ${message(err)}`,
+      `no Docker engine answers (${process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'}): ${errorMessage(err)}`,
       'run scripts/ensure-docker.sh, or start Docker and check `docker info`',
     );
   } finally {
@@ -180,8 +182,8 @@ class Run {
       const info = InspectSchema.parse(await this.engine.getImage(tag).inspect());
       return { present: true, labelHash: info.Config?.Labels?.[RECIPE_HASH_LABEL], id: info.Id };
     } catch (err) {
-      if (statusCode(err) === 404) return { present: false, labelHash: undefined, id: undefined };
-      throw new ImageError(`cannot inspect image ${tag}: ${message(err)}`, 'check that the Docker engine answers: docker info');
+      if (dockerStatus(err) === 404) return { present: false, labelHash: undefined, id: undefined };
+      throw new ImageError(`cannot inspect image ${tag}: ${errorMessage(err)}`, 'check that the Docker engine answers: docker info');
     }
   }
 
@@ -199,7 +201,7 @@ class Run {
       this.say(tag, 'pulled');
       return undefined;
     } catch (err) {
-      return message(err);
+      return errorMessage(err);
     }
   }
 
@@ -256,7 +258,7 @@ class Run {
         if (step !== undefined) this.say(tag, step.length > STEP_LINE_MAX ? `${step.slice(0, STEP_LINE_MAX - 1)}…` : step);
       });
     } catch (err) {
-      log.error ??= message(err);
+      log.error ??= errorMessage(err);
     }
     if (log.error !== undefined) {
       const at = log.step ? ` at Step ${log.step.n}/${log.step.of} : ${log.step.instruction}` : '';
@@ -346,7 +348,7 @@ class Run {
         if (e.success && e.data.error !== undefined) importError = e.data.error;
       });
     } catch (err) {
-      importError = message(err);
+      importError = errorMessage(err);
       tar.kill();
     }
     const code = await tarExit;
@@ -478,20 +480,8 @@ function runProcess(cmd: string, args: string[], timeoutMs: number, onLine: (lin
   });
 }
 
-function statusCode(err: unknown): number | undefined {
-  const r = z.object({ statusCode: z.number() }).safeParse(err);
-  return r.success ? r.data.statusCode : undefined;
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
 }
 
-function displayPath(p: string): string {
-  const rel = path.relative(process.cwd(), p);
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
-}

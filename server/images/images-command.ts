@@ -1,7 +1,7 @@
 // `labrun images [--labs DIR] [TAG...]`: makes sure the sandbox image, any TAG given, and every image
 // the labs declare exist on the host engine (building them offline from images/ when needed). A name
 // a recipe provides (nginx:latest) is built under that recipe's own tag (labrun/nginx:trixie).
-import { parseArgs } from 'node:util';
+import { commandArgs } from '../cli-args.ts';
 import { LabError, loadCatalog } from '../labs/catalog.ts';
 import { ImageError, SANDBOX_IMAGE, ensureImages } from './ensure-images.ts';
 
@@ -14,21 +14,8 @@ Makes sure these images exist on the Docker engine, pulling or building them fro
   your own are never replaced. Offline, builds start from a Debian base made with debootstrap.`;
 
 export async function imagesCommand(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { labs: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (err) {
-    console.error(`labrun images: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
-    return 2;
-  }
-  if (args.values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const args = commandArgs('images', USAGE, argv, { labs: { type: 'string' } }, true);
+  if (typeof args === 'number') return args;
 
   let labImages: string[];
   try {

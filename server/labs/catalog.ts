@@ -1,7 +1,7 @@
 // Loads labs from disk: `labs/<id>/lab.yaml`, `steps/*.md` (YAML frontmatter + markdown body) and the
 // compose files in `files/`. Validates schema and cross-references (services, questions, step files) and
 // reports every problem as `file:line:col: message`. Markdown is rendered and sanitized once, here.
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
 import type { SandboxSpec } from '../sandbox/sandbox.ts';
@@ -16,6 +16,7 @@ import {
   type Question,
 } from './schema.ts';
 import { YamlSource, formatIssue, splitFrontmatter, type LabIssue, type YamlPath } from './yaml-source.ts';
+import { displayPath, exists, isRecord } from '../common.ts';
 
 export type { CheckSpec, Expectation, LiveValue, OutputOf, Question, TextMatch, Target } from './schema.ts';
 export type { LabIssue } from './yaml-source.ts';
@@ -151,8 +152,8 @@ export async function loadLab(dirArg: string): Promise<{ lab?: Lab; issues: LabI
     const js = c.toJS();
     const svc = isRecord(js) && isRecord(js.services) ? Object.keys(js.services) : [];
     if (!svc.length) issues.push(c.issue([], 'compose file declares no services'));
-    svc.forEach((s) => services.add(s));
-    if (isRecord(js) && isRecord(js.networks)) Object.keys(js.networks).forEach((n) => networks.add(`${meta.workspace}_${n}`));
+    for (const s of svc) services.add(s);
+    if (isRecord(js) && isRecord(js.networks)) for (const n of Object.keys(js.networks)) networks.add(`${meta.workspace}_${n}`);
   }
 
   // Step files: the listed order, or every steps/*.md by name.
@@ -330,9 +331,6 @@ function fieldPath(p: (string | number)[]): string {
   return p.map((s, i) => (typeof s === 'number' ? `[${s}]` : i ? `.${s}` : s)).join('');
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 async function readText(file: string): Promise<string | undefined> {
   try {
@@ -342,15 +340,4 @@ async function readText(file: string): Promise<string | undefined> {
   }
 }
 
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** Paths in messages: relative to the working directory when inside it (what an editor or CI log wants). */
-export function displayPath(p: string): string {
-  const rel = path.relative(process.cwd(), path.resolve(p));
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.resolve(p);
-}
+export { displayPath };

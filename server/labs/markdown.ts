@@ -4,12 +4,10 @@
 import { Marked, type Tokens } from 'marked';
 import createDOMPurify from 'dompurify';
 import { JSDOM } from 'jsdom';
+import { escapeHtml } from '../common.ts';
 
 const purify = createDOMPurify(new JSDOM('').window);
 
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
 
 const marked = new Marked({
   gfm: true,

@@ -1,6 +1,7 @@
 // `labrun validate [LAB_DIR...]`: loads labs (default: every lab in ./labs) and prints each problem as
 // `file:line:col: message`, the format editors and CI logs link to. Exit 0 when all labs are sound, 1 otherwise.
 import path from 'node:path';
+import { commandArgs } from '../cli-args.ts';
 import { LabError, findLabDirs, formatIssue, loadLab, type LabIssue } from './catalog.ts';
 
 const USAGE = `usage: labrun validate [LAB_DIR...]
@@ -9,18 +10,11 @@ Checks lab folders (lab.yaml, steps/*.md, compose files) and prints every proble
 With no LAB_DIR, validates every lab under ./labs. Exit status 1 if any lab has a problem.`;
 
 export async function validateCommand(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(USAGE);
-    return 0;
-  }
-  const unknown = argv.find((a) => a.startsWith('-'));
-  if (unknown) {
-    console.error(`labrun validate: unknown option '${unknown}'\n\n${USAGE}`);
-    return 2;
-  }
+  const args = commandArgs('validate', USAGE, argv, {}, true);
+  if (typeof args === 'number') return args;
   let dirs: string[];
   try {
-    dirs = argv.length ? argv.map((d) => path.resolve(d)) : await findLabDirs('labs');
+    dirs = args.positionals.length ? args.positionals.map((d) => path.resolve(d)) : await findLabDirs('labs');
   } catch (err) {
     if (err instanceof LabError) {
       console.error(err.message);

@@ -79,6 +79,6 @@ export interface Frontmatter {
 /** Splits `---\n<yaml>\n---\n<body>`; null when the file has no frontmatter. */
 export function splitFrontmatter(text: string): Frontmatter | null {
   const m = /^---[ \t]*\r?\n([\s\S]*?)^---[ \t]*(?:\r?\n|$)/m.exec(text);
-  if (!m || m.index !== 0) return null;
+  if (m?.index !== 0) return null;
   return { yaml: m[1] ?? '', yamlLineOffset: 1, body: text.slice(m[0].length) };
 }

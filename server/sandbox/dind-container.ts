@@ -127,7 +127,7 @@ export async function waitForDaemon(engine: Docker, containerId: string, name: s
     if (!running) {
       throw new SandboxError(
         `sandbox container ${name} stopped (exit code ${exitCode ?? 'unknown'}) before its Docker daemon answered. Last log lines:\n${await logTail(engine, containerId)}`,
-        'Check that the image labrun/sandbox:trixie is built by `labrun images` and that this host allows the capabilities Docker-in-Docker needs (see RUNTIME-FACTS).',
+        'Check that the image labrun/sandbox:trixie is built by `labrun images` and that this host allows the capabilities Docker-in-Docker needs (README: "Sandboxes" under How it fits together).',
       );
     }
     if (Date.now() >= deadline) {

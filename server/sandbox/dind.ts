@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { spawn as spawnPty, type IPty } from 'node-pty';
 import {
   SandboxError,
+  type EngineSnapshot,
   type ExecRequest,
   type ExecResult,
   type Sandbox,
@@ -152,6 +153,12 @@ async function removeSandboxResources(ctx: DriverContext, id: string): Promise<v
   await rm(runDir(ctx, id), { recursive: true, force: true });
 }
 
+/** The inner engine of a dind sandbox (Docker tests compare against it); throws for any other driver's. */
+export function innerEngine(sb: Sandbox): Docker {
+  if (!(sb instanceof DindSandbox)) throw new Error(`sandbox ${sb.id} is not a Docker-in-Docker sandbox`);
+  return sb.innerEngine();
+}
+
 class DindSandbox implements Sandbox {
   readonly workspacePath: string;
   readonly labId: string;
@@ -250,8 +257,16 @@ class DindSandbox implements Sandbox {
     });
   }
 
+  /** The inner daemon's Engine API itself: for this driver and Docker tests only, never the contract. */
   innerEngine(): Docker {
     return this.inner;
+  }
+
+  async engineSnapshot(): Promise<EngineSnapshot> {
+    const list = await this.inner.listContainers({ all: true });
+    // A container removed between list and inspect is simply gone: skip it rather than fail the check.
+    const containers = (await Promise.all(list.map((c) => this.inner.getContainer(c.Id).inspect().catch(() => undefined)))).filter((x) => x !== undefined);
+    return { containers, networks: await this.inner.listNetworks() };
   }
 
   openTerminal(cols: number, rows: number): IPty {

@@ -17,6 +17,4 @@ export async function ignoreMissing(remove: () => Promise<unknown>): Promise<voi
   }
 }
 
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { errorMessage } from '../common.ts';

@@ -1,8 +1,8 @@
 // The Sandbox contract: one learner's isolated machine, in which every terminal and every check runs.
-// Drivers (dind today; Kubernetes later) implement it. Keep it narrow: anything a driver cannot offer
-// over a remote API does not belong here.
-import type Docker from 'dockerode';
-import type { IPty } from 'node-pty';
+// Drivers (dind today; Kubernetes later; an in-memory fake in test/support/fake-driver.ts) implement
+// it. Keep it narrow and free of Docker and node-pty types: anything a driver cannot offer over a
+// remote API does not belong here.
+import type { PtyLike } from '../terminal/pty.ts';
 
 /** What a lab needs from a sandbox: who it is for, which images to preload, which files to copy in. */
 export interface SandboxSpec {
@@ -66,12 +66,12 @@ export interface Sandbox {
   /** Runs argv in the sandbox or in one of its compose services, through the Engine API (never a CLI). */
   exec(req: ExecRequest): Promise<ExecResult>;
   /**
-   * The Engine API of the sandbox's inner Docker daemon: the ground truth checks compare against
-   * (container and network inspect). Treat as read-only.
+   * The inner engine's state, the ground truth checks compare against: every container's inspect
+   * document and the network list, as the Engine API returns them (parsed by checks/facts.ts).
    */
-  innerEngine(): Docker;
-  /** A login shell in the workspace, as a pty the caller owns and must kill. */
-  openTerminal(cols: number, rows: number): IPty;
+  engineSnapshot(): Promise<EngineSnapshot>;
+  /** A login shell in the workspace, as a pty the caller owns and must end. */
+  openTerminal(cols: number, rows: number): PtyLike;
   /** Copies a host folder's contents into a folder inside the sandbox. */
   copyIn(hostDir: string, destDir: string): Promise<void>;
   /** Whether the sandbox container is still running and its inner daemon answers. */
@@ -84,10 +84,16 @@ export interface SandboxDriver {
   create(spec: SandboxSpec, onProgress?: (p: SandboxProgress) => void): Promise<Sandbox>;
   /** Sandboxes found by label from an earlier run of the server: restarted and re-adopted where healthy. */
   adoptExisting(): Promise<Sandbox[]>;
-  /** Destroys every sandbox (container, volume, network) this driver's labels mark that `keep` rejects. */
-  reap(keep?: (labels: Record<string, string>) => boolean): Promise<number>;
   /** Optional: prepares ahead of the first learner what sandboxes with these image sets need. */
   prepare?(imageSets: readonly string[][], log?: (line: string) => void): Promise<void>;
+}
+
+/** Plain JSON from the inner engine: outside data, so typed unknown until facts.ts parses it. */
+export interface EngineSnapshot {
+  /** One container inspect document per container (running or not). */
+  containers: unknown[];
+  /** The network list. */
+  networks: unknown;
 }
 
 /** A failure a person can act on: says what failed and what to do. */

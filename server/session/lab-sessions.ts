@@ -1,9 +1,12 @@
-// Lab sessions: which sandbox belongs to which (learner, lab). Creates a sandbox on first need,
+// The sandbox part of a learner's session (LearnerSessions owns the whole): which sandbox belongs to which (learner, lab). Creates a sandbox on first need,
 // reports its progress while it starts, re-adopts sandboxes left by an earlier server run, runs each
 // step's setup once when the learner opens it, and replaces a sandbox that died (progress lives in the
 // store, so nothing the learner earned is lost). Owns the session map; sandboxes outlive it on purpose.
+import type { SessionState } from '../../shared/api.ts';
 import { sandboxSpec, type Lab, type Step } from '../labs/catalog.ts';
 import { runStepSetup } from '../checks/run-step.ts';
+import { errorMessage, silentLogger, type Logger } from '../log.ts';
+import { sessionKey } from './session-key.ts';
 import { SandboxError, type Sandbox, type SandboxDriver, type SandboxProgress } from '../sandbox/sandbox.ts';
 
 /**
@@ -12,7 +15,7 @@ import { SandboxError, type Sandbox, type SandboxDriver, type SandboxProgress } 
  */
 const HEALTH_TTL_MS = 5000;
 
-export type SessionState = 'none' | 'waiting' | 'starting' | 'ready' | 'failed';
+export type { SessionState };
 
 export interface SessionStatus {
   state: SessionState;
@@ -57,7 +60,7 @@ export class LabSessions {
   constructor(
     private readonly opts: {
       driver: SandboxDriver;
-      log?: (line: string) => void;
+      logger?: Logger;
       /** How long a health answer is trusted (default HEALTH_TTL_MS). */
       healthTtlMs?: number;
       /**
@@ -70,12 +73,12 @@ export class LabSessions {
     },
   ) {}
 
-  private log(line: string): void {
-    (this.opts.log ?? console.log)(line);
+  private get logger(): Logger {
+    return this.opts.logger ?? silentLogger;
   }
 
   private entry(learnerId: string, labId: string): Entry {
-    const key = `${learnerId}:${labId}`;
+    const key = sessionKey(learnerId, labId);
     let e = this.entries.get(key);
     if (!e) {
       e = {
@@ -116,7 +119,7 @@ export class LabSessions {
       const e = this.entry(owner, sb.labId);
       if (e.sandbox) {
         // Two sandboxes for one (learner, lab) can only be a crash mid-replacement: keep the first.
-        await sb.destroy().catch((err: unknown) => this.log(`warning: could not remove duplicate sandbox ${sb.id}: ${String(err)}`));
+        await sb.destroy().catch((err: unknown) => this.logger.warn({ learner: owner, lab: sb.labId, sandbox: sb.id, err: errorMessage(err) }, 'could not remove a duplicate sandbox'));
         continue;
       }
       e.sandbox = sb;
@@ -129,13 +132,13 @@ export class LabSessions {
 
   /** Whether the learner has a sandbox for the lab, or one is being made. */
   has(learnerId: string, labId: string): boolean {
-    const e = this.entries.get(`${learnerId}:${labId}`);
+    const e = this.entries.get(sessionKey(learnerId, labId));
     return e !== undefined && (e.sandbox !== undefined || e.pending !== undefined);
   }
 
   /** Removes the learner's sandbox for the lab (a class ended); waits for a creation in flight first. */
   async destroy(learnerId: string, labId: string): Promise<void> {
-    const key = `${learnerId}:${labId}`;
+    const key = sessionKey(learnerId, labId);
     const e = this.entries.get(key);
     if (!e) return;
     await e.pending?.catch(() => undefined);
@@ -153,7 +156,7 @@ export class LabSessions {
   }
 
   status(learnerId: string, labId: string): SessionStatus {
-    return this.entries.get(`${learnerId}:${labId}`)?.status ?? { state: 'none', progress: null };
+    return this.entries.get(sessionKey(learnerId, labId))?.status ?? { state: 'none', progress: null };
   }
 
   /** Calls `fn` on every status change of any session; returns the unsubscribe function. */
@@ -181,11 +184,11 @@ export class LabSessions {
         e.healthyAt = Date.now();
         return e.sandbox;
       }
-      this.log(`sandbox ${e.sandbox.id} of ${e.learnerId}/${e.labId} is not healthy; replacing it`);
+      this.logger.warn({ learner: e.learnerId, lab: e.labId, sandbox: e.sandbox.id }, 'sandbox is not healthy; replacing it');
       const dead = e.sandbox;
       e.sandbox = undefined;
       e.setupDone.clear();
-      await dead.destroy().catch((err: unknown) => this.log(`warning: could not remove dead sandbox ${dead.id}: ${String(err)}`));
+      await dead.destroy().catch((err: unknown) => this.logger.warn({ learner: e.learnerId, lab: e.labId, sandbox: dead.id, err: errorMessage(err) }, 'could not remove a dead sandbox'));
       notice = REPLACED_NOTICE;
     }
     const seat = this.opts.seat?.(e.learnerId, lab);
@@ -215,18 +218,24 @@ export class LabSessions {
       const message = err instanceof Error ? err.message : String(err);
       const hint =
         err instanceof SandboxError ? err.hint : 'Check that Docker is running on the server, then reload the page.';
-      this.log(`sandbox for ${e.learnerId}/${e.labId} failed to start: ${message}`);
+      this.logger.error({ learner: e.learnerId, lab: e.labId, err: message }, 'sandbox failed to start');
       this.setStatus(e, { state: 'failed', progress: e.status.progress, error: message, hint });
       throw err instanceof SandboxError ? err : new SandboxError(`your sandbox could not start: ${message}`, hint);
     }
   }
 
-  /**
-   * Called when the learner opens a step: makes sure the sandbox exists and the step's setup has run
-   * in it (once per sandbox). Concurrent calls for the same step share one run.
-   */
+  /** Called when the learner opens a step (or checks it): activity, then the step's setup, once per sandbox. */
   async openStep(learnerId: string, lab: Lab, step: Step): Promise<Sandbox> {
     this.opts.onActivity?.(learnerId, lab.id);
+    return this.setupOnce(learnerId, lab, step);
+  }
+
+  /**
+   * Makes sure the sandbox exists and the step's setup has run in it — once per sandbox, whoever asks
+   * (the learner opening the step, or a reset bringing a fresh sandbox to a later step). Concurrent
+   * calls for the same step share one run.
+   */
+  async setupOnce(learnerId: string, lab: Lab, step: Step): Promise<Sandbox> {
     const sb = await this.ensure(learnerId, lab);
     const e = this.entry(learnerId, lab.id);
     if (e.setupDone.has(step.id)) return sb;

@@ -72,10 +72,6 @@ export class PauseReasons<R extends string> {
     return this.#active.size > 0;
   }
 
-  has(reason: R): boolean {
-    return this.#active.has(reason);
-  }
-
   set(reason: R, on: boolean): Transition {
     const before = this.paused;
     if (on) this.#active.add(reason);

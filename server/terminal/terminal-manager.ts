@@ -1,11 +1,11 @@
-// The server's registry of live terminals, one per key (e.g. `${learnerId}:${labId}`). The web app
-// calls attach() after authenticating a WebSocket upgrade; a second attach with the same key
+// The server's registry of live terminals, one per key (a learner's session key, see
+// server/session/session-key.ts). The session owner calls attach() once the upgrade is authenticated; a second attach with the same key
 // continues the same shell (scrollback replayed). A terminal whose writer socket is gone lives on
 // for a grace period so a reload or a flaky network does not lose the shell.
-import type { IPty } from 'node-pty';
 import type { WebSocket } from 'ws';
 import { CloseCode, closeReason, encodeServerControlFrame } from '../../shared/protocol.ts';
-import { TerminalSession } from './terminal-session.ts';
+import type { PtyLike } from './pty.ts';
+import { TerminalSession, type CloseWith } from './terminal-session.ts';
 
 /** Long enough to survive a laptop lid closed over a coffee; short enough not to hoard shells. */
 const DEFAULT_GRACE_MS = 10 * 60 * 1000;
@@ -36,7 +36,7 @@ export class TerminalManager {
    * with `encoding: null` so output stays raw bytes. A read-only attach never spawns: with no live
    * terminal it closes with 4404. Never throws; failures close the socket with a reason.
    */
-  attach(ws: WebSocket, key: string, spawn: (cols: number, rows: number) => IPty, opts: { readOnly?: boolean } = {}): void {
+  attach(ws: WebSocket, key: string, spawn: (cols: number, rows: number) => PtyLike, opts: { readOnly?: boolean; onInput?: () => void } = {}): void {
     const readOnly = opts.readOnly ?? false;
     // A socket that closed while the caller authenticated would never fire 'close' for us, so its
     // terminal would never start its grace timer: refuse it before spawning anything.
@@ -51,7 +51,7 @@ export class TerminalManager {
         ws.close(CloseCode.UnknownSession, 'no live terminal to watch for this session');
         return;
       }
-      let pty: IPty;
+      let pty: PtyLike;
       try {
         pty = spawn(INITIAL_COLS, INITIAL_ROWS);
       } catch (err) {
@@ -70,7 +70,12 @@ export class TerminalManager {
       session = created;
       this.#sessions.set(key, session);
     }
-    session.attach(ws, readOnly);
+    session.attach(ws, readOnly, opts.onInput);
+  }
+
+  /** Ends the terminal `key` (its shell's whole session), closing its sockets with `closeWith`; no-op if none. */
+  async end(key: string, closeWith: CloseWith): Promise<void> {
+    await this.#sessions.get(key)?.dispose(closeWith);
   }
 
   /** Whether a live terminal exists for `key` (attached or within its grace period). */

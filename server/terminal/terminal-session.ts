@@ -1,7 +1,6 @@
 // One live terminal: owns its pty, the scrollback ring, the output batcher, the grace timer, and the
 // sockets attached to it (at most one writer — the learner — plus any read-only watchers). Moves raw
 // pty bytes to the sockets under flow control and applies the sockets' input/resize/ack frames.
-import type { IPty } from 'node-pty';
 import type { RawData, WebSocket } from 'ws';
 import {
   CloseCode,
@@ -15,6 +14,7 @@ import {
 import { AckWindow, PauseReasons, Watermark, type Transition } from './flow-control.ts';
 import { OutputBatcher } from './output-batcher.ts';
 import { signalSession } from './process-group.ts';
+import type { PtyLike } from './pty.ts';
 import { ScrollbackRing } from './scrollback-ring.ts';
 
 /**
@@ -35,6 +35,16 @@ interface Attachment {
   readonly readOnly: boolean;
   readonly window: AckWindow;
   readonly socketMark: Watermark;
+  /** The attacher's hook for the learner's keystrokes (idle tracking); not for resizes or acks. */
+  readonly onInput: (() => void) | undefined;
+  /** This attachment's own socket listeners, removed on detach (other listeners on the socket are not ours). */
+  readonly listeners: { message: (data: RawData, isBinary: boolean) => void; close: () => void; error: () => void };
+}
+
+/** How the sockets of an ended terminal are closed, so the page can say why. */
+export interface CloseWith {
+  code: number;
+  reason: string;
 }
 
 export interface TerminalSessionOptions {
@@ -45,7 +55,7 @@ export interface TerminalSessionOptions {
 }
 
 export class TerminalSession {
-  readonly #pty: IPty;
+  readonly #pty: PtyLike;
   readonly #opts: TerminalSessionOptions;
   readonly #ring: ScrollbackRing;
   readonly #batcher: OutputBatcher;
@@ -61,24 +71,25 @@ export class TerminalSession {
   readonly #exitPromise: Promise<void>;
   #resolveExit: () => void = () => {};
   #disposePromise: Promise<void> | undefined;
+  #closeWith: CloseWith = { code: CloseCode.GoingAway, reason: 'terminal closed by the server' };
 
-  constructor(pty: IPty, opts: TerminalSessionOptions) {
+  constructor(pty: PtyLike, opts: TerminalSessionOptions) {
     this.#pty = pty;
     this.#opts = opts;
     this.#ring = new ScrollbackRing(opts.scrollbackBytes);
     this.#batcher = new OutputBatcher({ flush: (chunk) => this.#broadcast(chunk) });
     this.#exitPromise = new Promise((resolve) => (this.#resolveExit = resolve));
     // Listen at once: output emitted before the first attach must reach the scrollback.
-    pty.onData((data: unknown) => this.#onPtyData(data));
+    pty.onData((data) => this.#onPtyData(data));
     pty.onExit(({ exitCode, signal }) => this.#onPtyExit(exitCode, signal ?? null));
   }
 
-  get pid(): number {
+  get pid(): number | undefined {
     return this.#pty.pid;
   }
 
   /** Attaches a socket: replays the scrollback, then streams live output. A new writer replaces the old one. */
-  attach(ws: WebSocket, readOnly: boolean): void {
+  attach(ws: WebSocket, readOnly: boolean, onInput?: () => void): void {
     if (this.#ended) {
       ws.close(CloseCode.UnknownSession, 'terminal has ended');
       return;
@@ -86,7 +97,20 @@ export class TerminalSession {
     // Pending output is already in the ring: send it to current sockets now so the newcomer's replay
     // (taken from the ring) and the live stream neither overlap nor leave a gap.
     this.#batcher.flush();
-    const att: Attachment = { ws, readOnly, window: new AckWindow(), socketMark: new Watermark(WS_BUFFER_HIGH_BYTES, WS_BUFFER_LOW_BYTES) };
+    const listeners: Attachment['listeners'] = {
+      message: (data, isBinary) => this.#onMessage(att, data, isBinary),
+      close: () => this.#detach(att),
+      // 'close' always follows 'error'; without a listener ws would rethrow the error.
+      error: () => {},
+    };
+    const att: Attachment = {
+      ws,
+      readOnly,
+      window: new AckWindow(),
+      socketMark: new Watermark(WS_BUFFER_HIGH_BYTES, WS_BUFFER_LOW_BYTES),
+      onInput,
+      listeners,
+    };
     if (!readOnly) {
       const old = this.#writer;
       if (old) {
@@ -105,16 +129,25 @@ export class TerminalSession {
     this.#attachCount++;
     if (replay.length > 0) this.#sendOutput(att, replay);
 
-    ws.on('message', (data: RawData, isBinary: boolean) => this.#onMessage(att, data, isBinary));
-    ws.on('close', () => this.#detach(att));
-    // 'close' always follows 'error'; without a listener ws would rethrow the error.
-    ws.on('error', () => {});
+    ws.on('message', listeners.message);
+    ws.on('close', listeners.close);
+    ws.on('error', listeners.error);
   }
 
-  /** Kills the shell's whole session and waits (bounded) for the pty to report its exit; idempotent. */
-  dispose(): Promise<void> {
+  /**
+   * Kills the shell's whole session and waits (bounded) for the pty to report its exit; idempotent.
+   * `closeWith` says how the sockets are closed (default: 1001, reconnecting later is fine).
+   */
+  dispose(closeWith?: CloseWith): Promise<void> {
+    if (closeWith && !this.#disposePromise) this.#closeWith = closeWith;
     this.#disposePromise ??= this.#kill();
     return this.#disposePromise;
+  }
+
+  #signal(sig: NodeJS.Signals): void {
+    const pid = this.#pty.pid;
+    if (pid !== undefined) signalSession(pid, sig);
+    else this.#pty.kill(sig);
   }
 
   async #kill(): Promise<void> {
@@ -122,12 +155,12 @@ export class TerminalSession {
     if (!this.#exited) {
       // Resume so node-pty can read to EOF and report exit; output after this point is discarded anyway.
       this.#pty.resume();
-      signalSession(this.#pty.pid, 'SIGHUP');
-      this.#killTimer = setTimeout(() => signalSession(this.#pty.pid, 'SIGKILL'), KILL_ESCALATION_MS);
+      this.#signal('SIGHUP');
+      this.#killTimer = setTimeout(() => this.#signal('SIGKILL'), KILL_ESCALATION_MS);
       const bound = new Promise<void>((resolve) => setTimeout(resolve, KILL_ESCALATION_MS + EXIT_WAIT_MS).unref());
       await Promise.race([this.#exitPromise, bound]);
     }
-    this.#end(CloseCode.GoingAway, 'terminal closed by the server');
+    this.#end(this.#closeWith.code, this.#closeWith.reason);
   }
 
   #onPtyData(data: unknown): void {
@@ -151,10 +184,10 @@ export class TerminalSession {
     // node-pty reports exit only after its read side closed, so all output is in the batcher: drain it.
     this.#batcher.flush();
     // Orphans the shell left in its session (e.g. `sleep 1000 &`) go with it.
-    signalSession(this.#pty.pid, 'SIGKILL');
+    if (this.#pty.pid !== undefined) signalSession(this.#pty.pid, 'SIGKILL');
     this.#resolveExit();
-    // Killed by us (shutdown, grace expiry): not the learner's `exit`, so let clients reconnect later.
-    if (this.#disposePromise) return this.#end(CloseCode.GoingAway, 'terminal closed by the server');
+    // Killed by us (shutdown, grace expiry, session stopped): not the learner's `exit`; say why.
+    if (this.#disposePromise) return this.#end(this.#closeWith.code, this.#closeWith.reason);
     for (const att of this.#attachments) this.#sendControl(att, { type: 'exit', code, signal: signal || null });
     this.#end(CloseCode.Normal, 'shell exited');
   }
@@ -188,6 +221,7 @@ export class TerminalSession {
         return;
       case 'input':
         if (att.readOnly || this.#exited) return;
+        att.onInput?.();
         this.#batcher.noteInput();
         this.#pty.write(frame.data);
         return;
@@ -211,7 +245,9 @@ export class TerminalSession {
 
   #detach(att: Attachment): void {
     if (!this.#attachments.delete(att)) return;
-    att.ws.removeAllListeners('message');
+    att.ws.off('message', att.listeners.message);
+    att.ws.off('close', att.listeners.close);
+    // The error listener stays: a socket closed by us may still report an error, which must not throw.
     if (att === this.#writer) {
       this.#writer = undefined;
       this.#startGrace();

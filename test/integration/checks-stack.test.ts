@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { loadLab, type Lab, type Step } from '../../server/labs/catalog.ts';
 import { CheckSchema } from '../../server/labs/schema.ts';
 import { liveAnswers, runStepChecks, type CheckResult } from '../../server/checks/run-step.ts';
-import { DindDriver } from '../../server/sandbox/dind.ts';
+import { DindDriver, innerEngine } from '../../server/sandbox/dind.ts';
 import type { ExecRequest, Sandbox } from '../../server/sandbox/sandbox.ts';
 import { requireDocker } from '../support/require.ts';
 
@@ -65,7 +65,7 @@ function reasons(c: CheckResult | undefined): string {
 test('happy path: the seed stack up, every check passes with evidence', async (t) => {
   if (!requireDocker(t)) return;
   await sh('docker compose up -d');
-  const facts = (await sb()).innerEngine();
+  const facts = innerEngine(await sb());
   const [b] = await facts.listContainers({ filters: { label: ['com.docker.compose.service=nginx_b'] } });
   assert.ok(b);
   const ip = (await facts.getContainer(b.Id).inspect()).NetworkSettings.Networks['linuxnetworks_default']?.IPAddress ?? '';

@@ -114,7 +114,6 @@ export function copyLab(t: TestContext, sourceDir: string): Fixture {
 export const NO_SANDBOXES: SandboxDriver = {
   create: () => Promise.reject(new SandboxError('this test starts no sandboxes', 'use the Docker driver in tests that need one')),
   adoptExisting: () => Promise.resolve([]),
-  reap: () => Promise.resolve(0),
 };
 
 /**

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { IPty } from 'node-pty';
+import type { PtyLike } from '../../server/terminal/pty.ts';
 import { loadLab } from '../../server/labs/catalog.ts';
 import { runnableCommands } from '../../server/labs/markdown.ts';
 import { splitFrontmatter } from '../../server/labs/yaml-source.ts';
@@ -21,7 +21,7 @@ import { typedTerminal as terminal } from '../support/typed-terminal.ts';
 
 const STATE_DIR = join(tmpdir(), 'labrun-test-sandboxes');
 let sandbox: Sandbox | undefined;
-let pty: IPty | undefined;
+let pty: PtyLike | undefined;
 after(async () => {
   pty?.kill();
   await sandbox?.destroy();

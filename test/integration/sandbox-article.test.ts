@@ -7,9 +7,9 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { IPty } from 'node-pty';
+import type { PtyLike } from '../../server/terminal/pty.ts';
 import { loadLab, sandboxSpec } from '../../server/labs/catalog.ts';
-import { DindDriver } from '../../server/sandbox/dind.ts';
+import { DindDriver, innerEngine } from '../../server/sandbox/dind.ts';
 import type { Sandbox } from '../../server/sandbox/sandbox.ts';
 import { requireDocker } from '../support/require.ts';
 import { plainText, typedTerminal } from '../support/typed-terminal.ts';
@@ -17,7 +17,7 @@ import { plainText, typedTerminal } from '../support/typed-terminal.ts';
 const STATE_DIR = join(tmpdir(), 'labrun-test-sandboxes');
 
 let sandbox: Sandbox | undefined;
-let pty: IPty | undefined;
+let pty: PtyLike | undefined;
 after(async () => {
   pty?.kill();
   await sandbox?.destroy();
@@ -55,7 +55,7 @@ test("the seed article's commands, typed verbatim, print what the article shows"
   assert.match(await type('docker compose exec nginx_a curl nginx_b'), /Welcome to nginx!/);
 
   const ip = (await type("docker inspect $(docker ps -f 'Name=nginx_b' -q) -f '{{.NetworkSettings.Networks.linuxnetworks_default.IPAddress}}'")).trim().split('\n').pop() ?? '';
-  const engineIp = (await sandbox.innerEngine().listContainers({ filters: { label: ['com.docker.compose.service=nginx_b'] } }))[0]?.NetworkSettings.Networks['linuxnetworks_default']?.IPAddress;
+  const engineIp = (await innerEngine(sandbox).listContainers({ filters: { label: ['com.docker.compose.service=nginx_b'] } }))[0]?.NetworkSettings.Networks['linuxnetworks_default']?.IPAddress;
   assert.equal(ip, engineIp);
 
   const ps = await type('docker ps');

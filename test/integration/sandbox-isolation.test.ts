@@ -8,7 +8,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { DindDriver } from '../../server/sandbox/dind.ts';
+import { DindDriver, innerEngine } from '../../server/sandbox/dind.ts';
 import { resourceName } from '../../server/sandbox/naming.ts';
 import type { ExecRequest, ExecResult, Sandbox } from '../../server/sandbox/sandbox.ts';
 import { requireDocker } from '../support/require.ts';
@@ -81,7 +81,7 @@ test("a sandbox cannot reach the other sandbox or the other's containers", async
   assert.equal((await fromHost.text()).trim(), MARKER);
   const viaOuter = await a.exec({ argv: ['curl', '-s', '-m', '3', `http://${bOuter}:8080/`] });
   assert.notEqual(viaOuter.exitCode, 0, `A reached B at ${bOuter}:8080: ${viaOuter.stdout}`);
-  const bNginx = await b.innerEngine().listContainers({ filters: { label: ['com.docker.compose.service=nginx_a'] } });
+  const bNginx = await innerEngine(b).listContainers({ filters: { label: ['com.docker.compose.service=nginx_a'] } });
   const bInnerIp = bNginx[0]?.NetworkSettings.Networks['linuxnetworks_default']?.IPAddress;
   assert.ok(bInnerIp, "B's nginx_a has no inner address");
   // Both inner daemons use the same ranges, so B's inner address may exist in A too: but never as B's page.
@@ -98,7 +98,7 @@ test("neither sandbox sees the host's Docker daemon", async (t) => {
     for (const m of info.Mounts) assert.doesNotMatch(m.Source ?? '', /docker\.sock$/, `host socket mounted into ${sb.id}`);
     const inner = await ok(sb, { argv: ['docker', '-H', 'unix:///var/run/docker.sock', 'info', '--format', '{{.ID}}'] });
     ids.add(inner.stdout.trim());
-    assert.equal(inner.stdout.trim(), (await sb.innerEngine().info()).ID);
+    assert.equal(inner.stdout.trim(), (await innerEngine(sb).info()).ID);
   }
   assert.equal(ids.size, 3, 'each sandbox talks to its own daemon, distinct from the host and from each other');
 });

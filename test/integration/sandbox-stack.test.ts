@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
-import { DindDriver } from '../../server/sandbox/dind.ts';
+import { DindDriver, innerEngine } from '../../server/sandbox/dind.ts';
 import { SandboxError, type ExecRequest, type ExecResult, type Sandbox } from '../../server/sandbox/sandbox.ts';
 import { requireDocker } from '../support/require.ts';
 
@@ -49,7 +49,7 @@ async function ok(req: ExecRequest): Promise<ExecResult> {
 }
 
 async function serviceContainer(service: string): Promise<Docker.ContainerInspectInfo> {
-  const inner = sb().innerEngine();
+  const inner = innerEngine(sb());
   const [c] = await inner.listContainers({ filters: { label: ['com.docker.compose.project=linuxnetworks', `com.docker.compose.service=${service}`] } });
   assert.ok(c, `no container for service ${service}`);
   return inner.getContainer(c.Id).inspect();
@@ -112,7 +112,7 @@ test('lsns shows one network namespace per container, and nsenter sees the bridg
   await getSandbox();
   assert.equal((await nginxNetNamespaces()).size, 2);
   const a = await serviceContainer('nginx_a');
-  const network = await sb().innerEngine().getNetwork('linuxnetworks_default').inspect();
+  const network = await innerEngine(sb()).getNetwork('linuxnetworks_default').inspect();
   const gateway: unknown = network.IPAM?.Config?.[0]?.Gateway;
   assert.equal(typeof gateway, 'string');
   const route = await ok({ argv: ['nsenter', `--net=${a.NetworkSettings.SandboxKey}`, 'ip', 'route'] });

@@ -24,7 +24,7 @@ test('lab sessions: create once, set up once, replace a dead sandbox', async (t)
   // Give the first step a setup script that leaves a trace, to count its runs.
   const withSetup = { ...step, setup: 'echo x >> .setup-runs' };
 
-  const sessions = new LabSessions({ driver: new DindDriver({ stateDir: path.join(fx.dataDir, 'sandboxes') }), log: () => {}, healthTtlMs: 0 });
+  const sessions = new LabSessions({ driver: new DindDriver({ stateDir: path.join(fx.dataDir, 'sandboxes') }), healthTtlMs: 0 });
   t.after(() => sessions.dispose());
   const events: SessionEvent[] = [];
   sessions.subscribe((e) => events.push(e));

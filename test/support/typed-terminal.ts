@@ -1,12 +1,12 @@
 // Types lines into a real terminal (a pty running the learner's shell) and waits for each to finish,
 // as a learner would; each result is the exit status and what the terminal showed for that line.
-import type { IPty } from 'node-pty';
+import type { PtyLike } from '../../server/terminal/pty.ts';
 
 /** One lesson command (compose up, curl) takes seconds; a minute means it hangs. */
 const COMMAND_TIMEOUT_MS = 60_000;
 
 /** A terminal that types one line and waits for its exit status, via a marker the shell echoes. */
-export function typedTerminal(p: IPty): (line: string) => Promise<{ rc: number; output: string }> {
+export function typedTerminal(p: PtyLike): (line: string) => Promise<{ rc: number; output: string }> {
   let out = '';
   let waiter: (() => void) | undefined;
   p.onData((d: string | Buffer) => {

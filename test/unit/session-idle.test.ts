@@ -2,7 +2,7 @@
 // injected clock.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decideIdle, idleDeadline, leftText, warningMessage, type IdleClock, type IdlePolicy } from '../../server/classroom/idle-policy.ts';
+import { decideIdle, idleDeadline, leftText, warningMessage, type IdleClock, type IdlePolicy } from '../../server/session/idle-policy.ts';
 
 const MIN = 60_000;
 const policy: IdlePolicy = { ttlMs: 45 * MIN, warningMs: 5 * MIN };
@@ -55,7 +55,7 @@ function pick(c: { idleTtlMs: number; idleWarningMs: number }): [number, number]
 }
 
 test('IdleReaper: warns once, reclaims at the TTL, activity and extensions move the clock, untracked sessions are left alone', async () => {
-  const { IdleReaper } = await import('../../server/classroom/idle-reaper.ts');
+  const { IdleReaper } = await import('../../server/session/idle-reaper.ts');
   let now = 0;
   const seen: string[] = [];
   const reaper = new IdleReaper({

@@ -1,8 +1,10 @@
-// Idle reclaiming, the clock: keeps one idle clock per live learner sandbox (learner, lab), hears of
+// Idle reclaiming, the clock (single-user and classroom alike): keeps one idle clock per live learner sandbox (learner, lab), hears of
 // activity, and on its one timer asks the pure policy what to do — warn the learner, or have their
 // sandbox reclaimed. Pool spares never get a clock: only sandboxes a learner holds are tracked.
 // Owns that timer; dispose() stops it.
 import { decideIdle, idleDeadline, type IdleClock, type IdlePolicy } from './idle-policy.ts';
+import { sessionKey as key } from './session-key.ts';
+import { errorMessage, type Logger } from '../log.ts';
 
 /** Slowest tick: a warning or reclaim is at most this late. */
 const MAX_TICK_MS = 5000;
@@ -16,7 +18,7 @@ export interface IdleReaperOptions {
   onWarn: (learnerId: string, labId: string, msLeft: number) => void;
   /** Removes the sandbox; the clock is dropped whether it resolves or rejects. */
   onReclaim: (learnerId: string, labId: string) => Promise<void>;
-  log?: (line: string) => void;
+  logger?: Logger;
 }
 
 interface Tracked extends IdleClock {
@@ -87,7 +89,7 @@ export class IdleReaper {
         c.reclaiming = true;
         this.opts
           .onReclaim(c.learnerId, c.labId)
-          .catch((err: unknown) => this.opts.log?.(`warning: could not reclaim the idle sandbox of ${c.learnerId}/${c.labId}: ${err instanceof Error ? err.message : String(err)}`))
+          .catch((err: unknown) => this.opts.logger?.warn({ learner: c.learnerId, lab: c.labId, err: errorMessage(err) }, 'could not reclaim an idle sandbox'))
           .finally(() => {
             if (this.clocks.get(k) === c) this.clocks.delete(k);
           });
@@ -102,6 +104,3 @@ export class IdleReaper {
   }
 }
 
-function key(learnerId: string, labId: string): string {
-  return `${learnerId}:${labId}`;
-}

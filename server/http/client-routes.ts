@@ -1,0 +1,46 @@
+// The web client's files and page routes. Public: the bundle, its stylesheet and source maps (they
+// hold no data, and the sign-in and join pages need them) and the join page. Signed in: the catalog,
+// a lesson, and (instructor only) the instructor pages — all one index.html; the client routes itself.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import express, { Router, type RequestHandler } from 'express';
+import type { Catalog } from '../labs/catalog.ts';
+import { CLIENT_DIR } from './client-bundle.ts';
+import { HttpError } from './http-error.ts';
+import { requireInstructor } from './security.ts';
+
+const PUBLIC_ASSETS = ['app.js', 'app.js.map', 'app.css', 'app.css.map'];
+
+export const sendIndex: RequestHandler = (_req, res) => {
+  const index = path.join(CLIENT_DIR, 'index.html');
+  // `labrun serve` builds the bundle before it listens; only a server started some other way (a
+  // test, a bench) without `npm run build` gets here.
+  if (!existsSync(index)) throw new HttpError('the web client is not built', 500, 'Run `npm run build`, then reload.', true);
+  res.setHeader('Cache-Control', 'no-cache');
+  res.sendFile(index);
+};
+
+/** Before sign-in: the public assets and the join page (following the join link is how a learner signs in). */
+export function publicClientRouter(): Router {
+  const r = Router();
+  for (const file of PUBLIC_ASSETS) {
+    r.get(`/${file}`, (_req, res, next) => {
+      res.sendFile(path.join(CLIENT_DIR, file), (err) => err && next());
+    });
+  }
+  r.get('/join/:code', sendIndex);
+  return r;
+}
+
+/** After sign-in: the rest of the client's files and its pages. */
+export function clientRouter(catalog: Catalog): Router {
+  const r = Router();
+  r.use(express.static(CLIENT_DIR, { index: false }));
+  r.get('/', sendIndex);
+  r.get(['/instructor', '/instructor/classes/:classId'], requireInstructor(), sendIndex);
+  r.get('/labs/:labId', (req, res, next) => {
+    if (!catalog.byId(req.params.labId)) throw new HttpError(`no lab '${req.params.labId}'`, 404);
+    sendIndex(req, res, next);
+  });
+  return r;
+}

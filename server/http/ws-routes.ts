@@ -1,0 +1,82 @@
+// The WebSocket routes under /ws, behind the same guards as the API (see ws-upgrade.ts):
+// `/ws/terminal?lab=<id>[&learner=<id>]` — the caller's own terminal in a lab, or (instructor only)
+// another learner's, read-only; `/ws/events` — the caller's own session notices; and
+// `/ws/events?class=<id>` — a class's board stream (history, then live) for its instructor, or only
+// what is meant for everyone (the class header, broadcasts) for a learner of the class.
+import { Router } from 'express';
+import type { WebSocket } from 'ws';
+import type { ClassEvent } from '../../shared/classroom-events.ts';
+import { classHistory, type ClassEvents } from '../classroom/class-events.ts';
+import type { ClassStore } from '../classroom/class-store.ts';
+import type { WarmPool } from '../classroom/warm-pool.ts';
+import type { Catalog } from '../labs/catalog.ts';
+import type { LearnerSessions } from '../session/learner-sessions.ts';
+import type { Store } from '../store/store.ts';
+import { labFor } from './api-routes.ts';
+import { HttpError } from './http-error.ts';
+import { assertInstructor, principalOf } from './security.ts';
+import { isUpgrade, type WsUpgrades } from './ws-upgrade.ts';
+
+export interface WsContext {
+  catalog: Catalog;
+  store: Store;
+  classes: ClassStore;
+  sessions: LearnerSessions;
+  events: ClassEvents;
+  pool: WarmPool;
+  upgrades: WsUpgrades;
+}
+
+/** Streams events to a socket until it closes; the subscription is dropped by the same code that made it. */
+function stream(ws: WebSocket, subscribe: (send: (e: ClassEvent) => void) => () => void, filter: (e: ClassEvent) => boolean = () => true): (e: ClassEvent) => void {
+  const send = (e: ClassEvent): void => {
+    if (filter(e) && ws.readyState === ws.OPEN) ws.send(JSON.stringify(e));
+  };
+  const unsubscribe = subscribe(send);
+  ws.once('close', unsubscribe);
+  return send;
+}
+
+export function wsRouter(ctx: WsContext): Router {
+  const r = Router();
+  r.use((req, _res, next) => {
+    if (!isUpgrade(req)) throw new HttpError(`${req.path} is a WebSocket endpoint`, 426);
+    next();
+  });
+
+  r.get('/terminal', async (req, res) => {
+    const lab = labFor(ctx, typeof req.query.lab === 'string' ? req.query.lab : '', res);
+    const me = principalOf(res);
+    const asked = typeof req.query.learner === 'string' ? req.query.learner : me.learnerId;
+    const watching = asked !== me.learnerId;
+    if (watching) assertInstructor(res, 'this is another learner\'s terminal');
+    // The upgrade completes only once the sandbox is up; meanwhile the page shows the session status.
+    const attach = await ctx.sessions.prepareTerminal(asked, lab, { readOnly: watching });
+    const ws = await ctx.upgrades.accept(req);
+    if (ws) attach(ws);
+  });
+
+  r.get('/events', async (req, res) => {
+    const me = principalOf(res);
+    const classId = req.query.class;
+    if (classId === undefined) {
+      const ws = await ctx.upgrades.accept(req);
+      if (ws) stream(ws, (send) => ctx.events.subscribeLearner(me.learnerId, send));
+      return;
+    }
+    const cls = ctx.classes.byId(String(classId));
+    if (!cls) throw new HttpError(`no class '${String(classId)}'`, 404);
+    if (!me.owner && me.member?.classId !== cls.id) throw new HttpError('not your class', 403);
+    const ws = await ctx.upgrades.accept(req);
+    if (!ws) return;
+    // Nothing comes from the client on this socket: any message is a mistake and is ignored.
+    const send = stream(ws, (fn) => ctx.events.subscribe(cls.id, fn), (e) => me.owner || e.type === 'class' || e.type === 'broadcast');
+    for (const e of classHistory(cls, ctx)) send(e);
+    if (me.owner) send({ type: 'pool', pool: ctx.pool.status(cls.labId) });
+  });
+
+  r.use((req) => {
+    throw new HttpError(`no WebSocket at ${req.originalUrl.split('?')[0] ?? ''}`, 404);
+  });
+  return r;
+}
