@@ -91,9 +91,8 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
     });
   }
   // The first learner should not wait for the labs' images to be prepared for sandboxes.
-  const preparing = opts.prepareImages
-    ? driver.prepare?.(catalog.labs.map((l) => l.images), (line) => logger.info(line)).catch((err: unknown) => logger.warn({ err: errorMessage(err) }, "could not prepare the labs' images for sandboxes"))
-    : undefined;
+  const preparation = new AbortController();
+  const preparing = opts.prepareImages ? driver.prepare?.(catalog.labs.map((l) => l.images), (line) => logger.info(line), preparation.signal).catch((err: unknown) => logger.warn({ err: errorMessage(err) }, "could not prepare the labs' images for sandboxes")) : undefined;
   const auth = new Auth(config.token, (secret) => classes.memberBySecret(secret));
   const policy: OriginPolicy = { boundHost: config.host, trustedOrigins: config.trustedOrigins };
 
@@ -111,7 +110,7 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   })));
   lifetime.add(upgrades);
   lifetime.add(sessions);
-  lifetime.add(toDisposable(() => preparing));
+  lifetime.add(toDisposable(() => { preparation.abort(); return preparing; }));
   lifetime.add(pool);
   lifetime.add(toDisposable(() => upgrades.refuse()));
   app.disable('x-powered-by');

@@ -483,7 +483,7 @@ export class DindDriver implements SandboxDriver {
    * The golden state for an image set, built once (see golden.ts) by a sandbox of this driver's level:
    * a disk image for isolated sandboxes, a folder for trusted ones.
    */
-  private async golden(images: string[], log: (line: string) => void): Promise<string> {
+  private async golden(images: string[], log: (line: string) => void, signal?: AbortSignal): Promise<string> {
     const build =
       this.isolation === 'isolated'
         ? { hostConfig: isolatedHostConfig(), disk: { sizeBytes: this.diskBytes, owner: await this.remapIds() } }
@@ -496,6 +496,7 @@ export class DindDriver implements SandboxDriver {
       build,
       ...(this.resolveImages ? { resolveImages: this.resolveImages } : {}),
       log,
+      ...(signal && { signal }),
     });
   }
 
@@ -503,12 +504,12 @@ export class DindDriver implements SandboxDriver {
    * Makes ready, before the first learner asks, what creating sandboxes for these image sets needs:
    * the sandbox image on the sandbox engine and each set's golden state (seconds, once per version).
    */
-  async prepare(imageSets: readonly string[][], log: (line: string) => void = () => {}): Promise<void> {
+  async prepare(imageSets: readonly string[][], log: (line: string) => void = () => {}, signal?: AbortSignal): Promise<void> {
     if (this.isolation === 'isolated') {
       await this.remapIds();
       await copyImage(this.imageEngine, this.ctx.engine, this.image, log);
     }
-    for (const images of imageSets) if (images.length > 0) await this.golden(images, log);
+    for (const images of imageSets) if (images.length > 0 && !signal?.aborted) await this.golden(images, log, signal);
   }
 
   /** The egress network and its filter rules are the host's setup (scripts/ensure-sandbox-engine.sh), not ours. */

@@ -89,6 +89,8 @@ export async function ensureGolden(
     imageEngine?: Docker;
     build: GoldenBuild;
     log?: (line: string) => void;
+    /** Cancels a build this call starts (one already running for another caller is left alone). */
+    signal?: AbortSignal;
   },
 ): Promise<string> {
   const imageEngine = opts.imageEngine ?? engine;
@@ -103,7 +105,7 @@ export async function ensureGolden(
   let job = building.get(base);
   if (!job) {
     const manifest: GoldenManifest = { sandboxImage: opts.sandboxImage, sandboxImageId, images };
-    job = buildGolden({ engine, imageEngine, base, manifest, build: opts.build, log: opts.log })
+    job = buildGolden({ engine, imageEngine, base, manifest, build: opts.build, log: opts.log, signal: opts.signal })
       .then(() => result)
       .finally(() => building.delete(base));
     building.set(base, job);
@@ -128,6 +130,8 @@ interface GoldenJob {
   manifest: GoldenManifest;
   build: GoldenBuild;
   log?: ((line: string) => void) | undefined;
+  /** Aborting removes the builder container; the build then fails and cleans up (unmount, remove). */
+  signal?: AbortSignal | undefined;
 }
 
 async function buildGolden(job: GoldenJob): Promise<void> {
@@ -142,33 +146,42 @@ async function buildGolden(job: GoldenJob): Promise<void> {
   // and the golden folder may sit deep in a data directory.
   const run = await mkdtemp(join(tmpdir(), 'labrun-golden-'));
   await mkdir(work, { recursive: true });
-  let state: string;
-  let binds: string[];
-  if (build.disk) {
-    await createEmptyDisk(diskImage, build.disk.sizeBytes, build.disk.owner);
-    await mountDisk(diskImage, mnt, build.disk.owner);
-    await chown(run, build.disk.owner.uid, build.disk.owner.gid);
-    state = join(mnt, 'docker');
-    binds = [...diskBinds(mnt), `${run}:/run/labrun`];
-  } else {
-    state = join(work, 'docker');
-    await mkdir(state);
-    binds = [`${state}:/var/lib/docker`, `${run}:/run/labrun`];
-  }
   const name = `labrun-golden-${token}`;
   const container = engine.getContainer(name);
+  // On abort the container goes at once (whatever waits on it fails), and each step checks the signal.
+  const abort = () => void ignoreMissing(() => container.remove({ force: true })).catch(() => {});
+  const goOn = () => {
+    if (job.signal?.aborted) throw new SandboxError('preparing the images was cancelled', 'Start again to prepare them.');
+  };
+  job.signal?.addEventListener('abort', abort, { once: true });
+  let state = join(work, 'docker');
   try {
+    goOn();
+    let binds: string[];
+    if (build.disk) {
+      await createEmptyDisk(diskImage, build.disk.sizeBytes, build.disk.owner);
+      await mountDisk(diskImage, mnt, build.disk.owner);
+      await chown(run, build.disk.owner.uid, build.disk.owner.gid);
+      state = join(mnt, 'docker');
+      binds = [...diskBinds(mnt), `${run}:/run/labrun`];
+    } else {
+      await mkdir(state);
+      binds = [`${state}:/var/lib/docker`, `${run}:/run/labrun`];
+    }
+    goOn();
     await engine.createContainer({
       name,
       Image: sandboxImage,
       Labels: { [GOLDEN_BUILDER_LABEL]: '1' },
       HostConfig: { ...build.hostConfig, NetworkMode: 'none', Binds: binds },
     });
+    goOn();
     await container.start();
     const socketPath = join(run, 'docker.sock');
     await waitForDaemon(engine, name, name, socketPath, GOLDEN_READY_TIMEOUT_MS);
     const inner = new DockerClient({ socketPath });
     for (const { tag, hostImage = tag } of images) {
+      goOn();
       log?.(`preparing ${tag} for sandboxes (once per image version)`);
       const tar = await imageEngine.getImage(hostImage).get();
       const progress = await inner.loadImage(tar);
@@ -181,12 +194,17 @@ async function buildGolden(job: GoldenJob): Promise<void> {
       }
       await inner.getImage(tag).inspect();
     }
+    goOn();
     await container.stop({ t: GOLDEN_STOP_SECONDS });
   } catch (err) {
+    // The container first: a disk it still has mounted cannot be unmounted cleanly.
+    await ignoreMissing(() => container.remove({ force: true })).catch(() => {});
     if (build.disk) await unmountDisk(mnt).catch(() => {});
     await rm(work, { recursive: true, force: true });
+    if (job.signal?.aborted) throw new SandboxError('preparing the images was cancelled', 'Start again to prepare them.');
     throw err instanceof SandboxError ? err : new SandboxError(`could not prepare the images ${tags.join(', ')} for sandboxes: ${errorMessage(err)}`, 'Check that the images load with `docker save TAG | docker load` and retry.');
   } finally {
+    job.signal?.removeEventListener('abort', abort);
     await ignoreMissing(() => container.remove({ force: true }));
     await rm(run, { recursive: true, force: true });
   }

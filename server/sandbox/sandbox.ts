@@ -85,7 +85,7 @@ export interface SandboxDriver {
   /** Sandboxes found by label from an earlier run of the server: restarted and re-adopted where healthy. */
   adoptExisting(): Promise<Sandbox[]>;
   /** Optional: prepares ahead of the first learner what sandboxes with these image sets need. */
-  prepare?(imageSets: readonly string[][], log?: (line: string) => void): Promise<void>;
+  prepare?(imageSets: readonly string[][], log?: (line: string) => void, signal?: AbortSignal): Promise<void>;
 }
 
 /** Plain JSON from the inner engine: outside data, so typed unknown until facts.ts parses it. */
