@@ -3,18 +3,12 @@
 // per learner, and deciding who is stuck or idle. The server sends a class's history as events
 // first, then live ones, so the same reducer builds the board from a cold start and keeps it current.
 import { z } from 'zod';
-import { PoolStatus, SessionState } from './api.ts';
+import { ClassView, PoolStatus, SessionState } from './api.ts';
 
 export { PoolStatus };
 
-export const ClassHeader = z.object({
-  id: z.string(),
-  labId: z.string(),
-  labTitle: z.string(),
-  name: z.string(),
-  joinCode: z.string(),
-  joinOpen: z.boolean(),
-  endedAt: z.number().nullable(),
+/** The board's header: the class as the API lists it, less the join link and counts, plus the lab's steps. */
+export const ClassHeader = ClassView.pick({ id: true, labId: true, labTitle: true, name: true, joinCode: true, joinOpen: true, endedAt: true }).extend({
   steps: z.array(z.object({ id: z.string(), title: z.string() })),
 });
 export type ClassHeader = z.infer<typeof ClassHeader>;

@@ -6,24 +6,15 @@
 import { Router } from 'express';
 import type { WebSocket } from 'ws';
 import type { ClassEvent } from '../../shared/classroom-events.ts';
-import { classHistory, type ClassEvents } from '../classroom/class-events.ts';
-import type { ClassStore } from '../classroom/class-store.ts';
-import type { WarmPool } from '../classroom/warm-pool.ts';
-import type { Catalog } from '../labs/catalog.ts';
-import type { LearnerSessions } from '../session/learner-sessions.ts';
-import type { Store } from '../store/store.ts';
+import { classHistory } from '../classroom/class-events.ts';
 import { labFor } from './api-routes.ts';
+import type { ClassroomContext } from './classroom-routes.ts';
 import { HttpError } from './http-error.ts';
 import { assertInstructor, principalOf } from './security.ts';
 import { isUpgrade, type WsUpgrades } from './ws-upgrade.ts';
 
-export interface WsContext {
-  catalog: Catalog;
-  store: Store;
-  classes: ClassStore;
-  sessions: LearnerSessions;
-  events: ClassEvents;
-  pool: WarmPool;
+/** The classroom routes' parts (without their logger), plus the upgrade dispatcher. */
+export interface WsContext extends Omit<ClassroomContext, 'logger'> {
   upgrades: WsUpgrades;
 }
 
