@@ -2,6 +2,7 @@
 // schemas the server builds its answers from (shared/api.ts): the server is another program, so a
 // mismatch shows a clear error instead of undefined in the page.
 import type { z } from 'zod';
+import { appPath } from './paths.ts';
 import {
   Broadcast,
   ClassList,
@@ -37,7 +38,7 @@ export class ApiError extends Error {
 }
 
 async function call<T>(schema: z.ZodType<T>, url: string, init?: { method: string; body?: unknown }): Promise<T> {
-  const res = await fetch(url, {
+  const res = await fetch(appPath(url), {
     method: init?.method ?? 'GET',
     headers: init?.body === undefined ? {} : { 'Content-Type': 'application/json' },
     body: init?.body === undefined ? null : JSON.stringify(init.body),
@@ -82,7 +83,4 @@ export const api = {
   sizePool: (id: string, size: number, force: boolean): Promise<PoolPlan> => call(PoolPlan, `/api/classes/${enc(id)}/pool`, { method: 'POST', body: { size, force } }),
 };
 
-/** ws(s)://host + path, for the page's own origin. */
-export function wsUrl(pathAndQuery: string): string {
-  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${pathAndQuery}`;
-}
+export { wsUrl } from './paths.ts';

@@ -5,6 +5,7 @@
 import { api, wsUrl, type ClassView } from './api.ts';
 import { topBar } from './catalog-page.ts';
 import { h } from './dom.ts';
+import { appPath } from './paths.ts';
 import { EMPTY_BOARD, cellState, isIdle, isStuck, parseClassEvent, reduceBoard, shortDuration, type BoardState, type LearnerRow } from '../shared/classroom-events.ts';
 import { mountTerminal, type TerminalHandle } from './terminal/mount-terminal.ts';
 
@@ -69,7 +70,7 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
   );
 
   root.replaceChildren(
-    topBar(h('nav', { class: 'crumbs' }, h('a', { attrs: { href: '/instructor' }, text: 'Classes' }), h('span', { class: 'sep', text: '/' }), h('span', { text: info.name }))),
+    topBar(h('nav', { class: 'crumbs' }, h('a', { attrs: { href: appPath('/instructor') }, text: 'Classes' }), h('span', { class: 'sep', text: '/' }), h('span', { text: info.name }))),
     h(
       'main',
       { class: 'board' },

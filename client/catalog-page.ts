@@ -1,9 +1,10 @@
 // The catalog page: one card per lab with its length and the learner's progress.
 import { api, type LabSummary } from './api.ts';
 import { h } from './dom.ts';
+import { appPath } from './paths.ts';
 
 export function topBar(...right: (Node | string)[]): HTMLElement {
-  return h('header', { class: 'topbar' }, h('a', { class: 'brand', attrs: { href: '/' } }, h('span', { class: 'brand-mark', text: '▌' }), 'labrun'), ...right);
+  return h('header', { class: 'topbar' }, h('a', { class: 'brand', attrs: { href: appPath('/') } }, h('span', { class: 'brand-mark', text: '▌' }), 'labrun'), ...right);
 }
 
 function card(lab: LabSummary): HTMLElement {
@@ -15,7 +16,7 @@ function card(lab: LabSummary): HTMLElement {
   if (fill instanceof HTMLElement) fill.style.width = `${lab.stepCount ? (100 * lab.completedCount) / lab.stepCount : 0}%`;
   return h(
     'a',
-    { class: `lab-card${done ? ' is-done' : ''}`, attrs: { href: `/labs/${encodeURIComponent(lab.id)}`, 'data-lab': lab.id } },
+    { class: `lab-card${done ? ' is-done' : ''}`, attrs: { href: appPath(`/labs/${encodeURIComponent(lab.id)}`), 'data-lab': lab.id } },
     h('h2', { text: lab.title }),
     h('p', { class: 'summary', text: lab.summary }),
     h('p', { class: 'meta', text: `about ${lab.minutes} min · ${lab.stepCount} step${lab.stepCount === 1 ? '' : 's'}` }),

@@ -3,12 +3,13 @@
 import { api, type ClassView } from './api.ts';
 import { topBar } from './catalog-page.ts';
 import { h } from './dom.ts';
+import { appPath } from './paths.ts';
 
 function classRow(c: ClassView): HTMLElement {
   const state = c.endedAt !== null ? 'ended' : c.joinOpen ? 'open' : 'closed';
   return h(
     'a',
-    { class: `class-row is-${state}`, attrs: { href: `/instructor/classes/${encodeURIComponent(c.id)}`, 'data-class': c.id } },
+    { class: `class-row is-${state}`, attrs: { href: appPath(`/instructor/classes/${encodeURIComponent(c.id)}`), 'data-class': c.id } },
     h('span', { class: 'class-name', text: c.name }),
     h('span', { class: 'class-lab', text: c.labTitle }),
     h('span', { class: 'class-code', text: c.joinCode }),
@@ -35,7 +36,7 @@ export async function renderInstructor(root: HTMLElement): Promise<void> {
     e.preventDefault();
     submit.disabled = true;
     api.createClass(select.value, name.value.trim()).then(
-      (c) => location.assign(`/instructor/classes/${encodeURIComponent(c.id)}`),
+      (c) => location.assign(appPath(`/instructor/classes/${encodeURIComponent(c.id)}`)),
       (err: unknown) => {
         submit.disabled = false;
         error.textContent = err instanceof Error ? err.message : String(err);

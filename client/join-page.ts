@@ -4,6 +4,7 @@
 import { api, ApiError } from './api.ts';
 import { topBar } from './catalog-page.ts';
 import { h } from './dom.ts';
+import { appPath } from './paths.ts';
 
 export async function renderJoin(root: HTMLElement, code: string): Promise<void> {
   document.title = 'Join a class · labrun';
@@ -20,7 +21,7 @@ export async function renderJoin(root: HTMLElement, code: string): Promise<void>
     );
     return;
   }
-  const labUrl = `/labs/${encodeURIComponent(info.labId)}`;
+  const labUrl = appPath(`/labs/${encodeURIComponent(info.labId)}`);
   const head = [h('p', { class: 'step-kicker', text: `Join code ${code.toUpperCase()}` }), h('h1', { text: info.className }), h('p', { class: 'lede', text: info.labTitle })];
 
   if (info.ended) {

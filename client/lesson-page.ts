@@ -6,6 +6,7 @@ import { parseClassEvent } from '../shared/classroom-events.ts';
 import { renderResults } from './check-results.ts';
 import { topBar } from './catalog-page.ts';
 import { h } from './dom.ts';
+import { appPath } from './paths.ts';
 import { installDivider } from './divider.ts';
 import { mountTerminal, type TerminalHandle, type TerminalStatus } from './terminal/mount-terminal.ts';
 
@@ -56,7 +57,7 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
       ? [h('div', { class: 'isolation-warning', attrs: { role: 'note' }, text: 'This sandbox is not isolated from the server: what you run here can affect the machine labrun runs on.' })]
       : [];
   root.replaceChildren(
-    topBar(h('nav', { class: 'crumbs' }, h('a', { attrs: { href: '/' }, text: 'Labs' }), h('span', { class: 'sep', text: '/' }), h('span', { text: lab.title })), progressText),
+    topBar(h('nav', { class: 'crumbs' }, h('a', { attrs: { href: appPath('/') }, text: 'Labs' }), h('span', { class: 'sep', text: '/' }), h('span', { text: lab.title })), progressText),
     ...isolationWarning,
     banner,
     layout,
@@ -95,7 +96,7 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
   paintStatus();
 
   const terminal: TerminalHandle = mountTerminal(termHost, {
-    url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/terminal?lab=${encodeURIComponent(lab.id)}`,
+    url: wsUrl(`/ws/terminal?lab=${encodeURIComponent(lab.id)}`),
     onStatus: (s: TerminalStatus) => {
       terminalMsg = terminalStatusText(s);
       // Closed for good (e.g. the sandbox was stopped): the close reason is the news, not the session's state.
@@ -204,7 +205,7 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
       : null;
 
     const results = h('div', { class: 'results-host' });
-    const nextBtn = h('button', { class: 'button primary', text: index + 1 < lab.steps.length ? 'Next step →' : 'Back to labs', attrs: { type: 'button', 'data-action': 'next' }, on: { click: () => void (index + 1 < lab.steps.length ? go(index + 1) : location.assign('/')) } });
+    const nextBtn = h('button', { class: 'button primary', text: index + 1 < lab.steps.length ? 'Next step →' : 'Back to labs', attrs: { type: 'button', 'data-action': 'next' }, on: { click: () => void (index + 1 < lab.steps.length ? go(index + 1) : location.assign(appPath('/'))) } });
     const checkBtn = h('button', { class: 'button check', text: 'Check', attrs: { type: 'button', 'data-action': 'check' } });
     checkBtn.addEventListener('click', () => {
       checkBtn.disabled = true;

@@ -8,20 +8,22 @@ import { renderBoard } from './board-page.ts';
 import { renderInstructor } from './instructor-page.ts';
 import { renderJoin } from './join-page.ts';
 import { renderLesson } from './lesson-page.ts';
+import { routePath } from './paths.ts';
 import { mirrorXtermStyles } from './xterm-styles.ts';
 
 async function main(): Promise<void> {
   const root = document.getElementById('app');
   if (!root) throw new Error('index.html has no #app element');
   mirrorXtermStyles();
-  const lesson = /^\/labs\/([^/]+)\/?$/.exec(location.pathname);
-  const join = /^\/join\/([^/]+)\/?$/.exec(location.pathname);
-  const board = /^\/instructor\/classes\/([^/]+)\/?$/.exec(location.pathname);
+  const route = routePath();
+  const lesson = /^\/labs\/([^/]+)\/?$/.exec(route);
+  const join = /^\/join\/([^/]+)\/?$/.exec(route);
+  const board = /^\/instructor\/classes\/([^/]+)\/?$/.exec(route);
   try {
     if (lesson?.[1]) await renderLesson(root, decodeURIComponent(lesson[1]));
     else if (join?.[1]) await renderJoin(root, decodeURIComponent(join[1]));
     else if (board?.[1]) await renderBoard(root, decodeURIComponent(board[1]));
-    else if (/^\/instructor\/?$/.test(location.pathname)) await renderInstructor(root);
+    else if (/^\/instructor\/?$/.test(route)) await renderInstructor(root);
     else await renderCatalog(root);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
