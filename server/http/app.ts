@@ -17,11 +17,12 @@ import { driverFromConfig } from '../sandbox/from-config.ts';
 import type { SandboxDriver } from '../sandbox/sandbox.ts';
 import { LearnerSessions } from '../session/learner-sessions.ts';
 import { Store } from '../store/store.ts';
+import { previewRouter } from '../preview/preview-routes.ts';
+import { workspaceRouter } from '../workspace/workspace-routes.ts';
 import { apiRouter } from './api-routes.ts';
 import { Health } from '../../shared/api.ts';
 import { Auth, LOCAL_LEARNER } from './auth.ts';
 import { classroomRouter, joinRouter, type ClassroomContext } from './classroom-routes.ts';
-import { CLIENT_DIR } from './client-bundle.ts';
 import { clientRouter, publicClientRouter } from './client-routes.ts';
 import { HttpError, errorHandler } from './http-error.ts';
 import type { OriginPolicy } from './origin.ts';
@@ -30,7 +31,7 @@ import { reply } from './reply.ts';
 import { WsUpgrades, upgradesOnlyUnder } from './ws-upgrade.ts';
 import { wsRouter } from './ws-routes.ts';
 
-export { CLIENT_DIR };
+export { CLIENT_DIR } from './client-bundle.ts';
 /** Largest JSON body: answers and a step id; anything bigger is a mistake or an attack. */
 const JSON_LIMIT = '64kb';
 
@@ -62,7 +63,6 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   store.ensureLearner(LOCAL_LEARNER);
   const classes = new ClassStore(store.database);
   const events = new ClassEvents(classes);
-  const isolation = config.isolation ?? 'isolated';
   const driver = opts.driver ?? driverFromConfig(config);
   const pool = new WarmPool({
     driver,
@@ -114,7 +114,8 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   lifetime.add(pool);
   lifetime.add(toDisposable(() => upgrades.refuse()));
   app.disable('x-powered-by');
-  app.use(securityHeaders(), hostGuard(policy), upgradesOnlyUnder('/ws/'));
+  app.use(securityHeaders(), hostGuard(policy), upgradesOnlyUnder('/ws/', '/preview/'));
+  app.use('/preview', previewRouter({ catalog, sessions, auth, secret: config.token, upgrades, logger }));
   app.get('/healthz', (_req, res) => reply(res, Health, { ok: true }));
   app.use(tokenExchange(auth));
   app.use(publicClientRouter());
@@ -123,7 +124,7 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   app.use(upgradeOriginGuard(policy, (origin, host) => logger.warn({ origin, host }, 'refused a WebSocket from another origin')));
   app.use(requireAuth(auth), csrfGuard(policy), express.json({ limit: JSON_LIMIT }));
   app.use('/ws', wsRouter({ ...classroom, upgrades }));
-  app.use('/api', classroomRouter(classroom), apiRouter({ catalog, store, sessions, logger, isolation, emit: (e) => events.learner(e) }));
+  app.use('/api', classroomRouter(classroom), apiRouter({ catalog, store, sessions, logger, isolation: config.isolation ?? 'isolated', emit: (e) => events.learner(e) }), workspaceRouter({ catalog, sessions }));
   app.use('/api', (req) => {
     throw new HttpError(`no API route ${req.method} ${req.originalUrl}`, 404);
   });

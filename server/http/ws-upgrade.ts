@@ -30,10 +30,10 @@ export function isUpgrade(req: IncomingMessage): boolean {
   return pending.has(req);
 }
 
-/** Upgrades go only to routes under `prefix`; anything else is a 404 before any other rule runs. */
-export function upgradesOnlyUnder(prefix: string): RequestHandler {
+/** Upgrades go only to routes under these prefixes; anything else is a 404 before any other rule runs. */
+export function upgradesOnlyUnder(...prefixes: string[]): RequestHandler {
   return (req, _res, next) => {
-    if (isUpgrade(req) && !req.path.startsWith(prefix)) throw new HttpError(`no WebSocket at ${req.path}`, 404);
+    if (isUpgrade(req) && !prefixes.some((p) => req.path.startsWith(p))) throw new HttpError(`no WebSocket at ${req.path}`, 404);
     next();
   };
 }
@@ -91,6 +91,23 @@ export class WsUpgrades implements Disposable {
         resolve(ws);
       });
     });
+  }
+
+  /**
+   * Hands a route the raw socket of an upgrade it forwards elsewhere (the preview proxy) instead of
+   * completing the handshake here. The socket stays tracked, so shutdown still closes it. Undefined
+   * when the client went away meanwhile or the server is closing.
+   */
+  hijack(req: Request): { socket: Duplex; head: Buffer } | undefined {
+    const p = pending.get(req);
+    pending.delete(req);
+    if (!p) throw new Error('hijack() of a request that is not a WebSocket upgrade');
+    if (this.#closing || p.socket.destroyed || !p.socket.writable) {
+      p.socket.destroy();
+      return undefined;
+    }
+    req.res?.detachSocket(p.socket as Socket);
+    return p;
   }
 
   /** Refuses new upgrades and drops the ones in flight; open WebSockets stay until dispose(). Idempotent. */

@@ -6,7 +6,8 @@
 // - trusted: on the host engine with broad capabilities, its own bridge network and a volume.
 import { spawn as spawnProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chown, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { chown, mkdir, readdir, readlink, rm, stat } from 'node:fs/promises';
+import type { Duplex } from 'node:stream';
 import { join, posix, resolve } from 'node:path';
 import Docker from 'dockerode';
 import { z } from 'zod';
@@ -16,6 +17,7 @@ import {
   type EngineSnapshot,
   type ExecRequest,
   type ExecResult,
+  type ListeningPort,
   type Sandbox,
   type SandboxDriver,
   type SandboxLimits,
@@ -27,6 +29,7 @@ import { PROBE_LABEL, isolatedHostConfig, probePrivilege, securityHostConfig, wa
 import { copyDisk, createEmptyDisk, diskBinds, mountDisk, unmountDisk } from './disk.ts';
 import { DEFAULT_SANDBOX_ENGINE, copyImage, engineAt, remapIdsOf, type Isolation, type RemapIds } from './engines.ts';
 import { engineExec } from './engine-exec.ts';
+import { NetnsRelay, listenSocketsOf, sandboxProcesses, socketOwners, type NsProcess } from './netns.ts';
 import { GOLDEN_BUILDER_LABEL, ensureGolden } from './golden.ts';
 import { SANDBOX_IMAGE } from '../images/ensure-images.ts';
 import type { ImageMapping } from '../images/recipe.ts';
@@ -74,6 +77,14 @@ const HELPER_MAX_AGE_S = 60 * 60;
 const ORPHAN_DISK_AGE_MS = 10 * 60_000;
 /** Environment variable that marks a terminal's shell (and its children) so they can be found and ended. */
 const TERMINAL_ENV = 'LABRUN_TERMINAL';
+/** How long which namespace a port target is in stays known: a preview page's assets come in a burst. */
+const TARGET_CACHE_MS = 3_000;
+
+/** A namespace a port can be reached in: the sandbox's own, or a service's (by compose service or container name). */
+interface PortTarget {
+  name: string | undefined;
+  proc: NsProcess;
+}
 
 /** Where a new sandbox's state lives and with which security settings it runs. */
 interface Placement {
@@ -169,6 +180,9 @@ class DindSandbox implements Sandbox {
   private readonly socketPath: string;
   private readonly inner: Docker;
   private destroying: Promise<void> | undefined;
+  /** One relay per network namespace, by the namespace's id (net:[inode]). */
+  private readonly relays = new Map<string, Promise<NetnsRelay>>();
+  private targetCache: { at: number; targets: Promise<PortTarget[]> } | undefined;
 
   constructor(
     private readonly ctx: DriverContext,
@@ -211,7 +225,7 @@ class DindSandbox implements Sandbox {
     const maxOutputBytes = req.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     if (req.service !== undefined) {
       const target = await this.serviceContainer(req.service);
-      return engineExec(target, { argv: req.argv, env: req.env, timeoutMs, maxOutputBytes, kill: (pid) => this.killTree(pid) });
+      return engineExec(target, { argv: req.argv, env: req.env, stdin: req.stdin, timeoutMs, maxOutputBytes, kill: (pid) => this.killTree(pid) });
     }
     // The outer engine reports host PIDs, which mean nothing inside the sandbox; coreutils timeout
     // (in our image) kills the command's whole process group instead.
@@ -219,6 +233,7 @@ class DindSandbox implements Sandbox {
     const result = await engineExec(this.container, {
       argv,
       env: req.env,
+      stdin: req.stdin,
       workingDir: this.workspacePath,
       timeoutMs,
       maxOutputBytes,
@@ -337,7 +352,97 @@ class DindSandbox implements Sandbox {
     }
   }
 
+  /** The namespaces ports can be reached in, from the host's /proc; the inner engine only names them. */
+  private portTargets(): Promise<PortTarget[]> {
+    if (this.targetCache && Date.now() - this.targetCache.at < TARGET_CACHE_MS) return this.targetCache.targets;
+    const targets = this.scanPortTargets();
+    this.targetCache = { at: Date.now(), targets };
+    targets.catch(() => (this.targetCache = undefined));
+    return targets;
+  }
+
+  private async scanPortTargets(): Promise<PortTarget[]> {
+    const info = await this.container.inspect();
+    if (!info.State.Running || !info.State.Pid) {
+      throw new SandboxError(`sandbox ${this.containerName} is not running`, 'Restart the lab session to get a fresh sandbox.');
+    }
+    const procs = await sandboxProcesses(info.State.Pid);
+    const root = procs.find((p) => p.pid === info.State.Pid);
+    if (!root) throw new SandboxError(`sandbox ${this.containerName} has no first process`, 'Restart the lab session to get a fresh sandbox.');
+    const targets: PortTarget[] = [{ name: undefined, proc: root }];
+    // The inner engine belongs to the learner: what it says only names namespaces found above, by pid.
+    const level = root.nsPids.length - 1;
+    const project = composeProjectName(this.workspace);
+    for (const c of await this.inner.listContainers().catch(() => [])) {
+      const detail = await this.inner.getContainer(c.Id).inspect().catch(() => undefined);
+      const pid = detail?.State.Pid;
+      const proc = typeof pid === 'number' && pid > 0 ? procs.find((p) => p.nsPids[level] === pid) : undefined;
+      if (!proc) continue;
+      const service = c.Labels?.['com.docker.compose.project'] === project ? c.Labels['com.docker.compose.service'] : undefined;
+      targets.push({ name: service ?? (c.Names?.[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''), proc });
+    }
+    // Everything else of the sandbox, grouped by namespace, for the Ports list's program names.
+    for (const p of procs) if (!targets.some((t) => t.proc.pid === p.pid)) targets.push({ name: '', proc: p });
+    return targets;
+  }
+
+  async connectPort(port: number, opts: { service?: string } = {}): Promise<Duplex> {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new SandboxError(`port ${port} is not a TCP port`, 'Use a number from 1 to 65535.');
+    const targets = await this.portTargets();
+    const target = targets.find((t) => t.name === opts.service && t.name !== '');
+    if (!target) {
+      throw new SandboxError(
+        `no running service or container named ${opts.service ?? ''} in your sandbox`,
+        'Start it (for example `docker compose up -d`), or open the port without a service.',
+      );
+    }
+    const netns = target.proc.netns;
+    // Belt and braces: whatever the scan found, never relay inside the server's own network.
+    if (netns === (await readlink('/proc/self/ns/net'))) throw new SandboxError('refusing to connect inside the server\'s own network', 'This is a bug in labrun; please report it.');
+    let relay = this.relays.get(netns);
+    if (!relay || !(await relay.then((r) => r.alive, () => false))) {
+      relay = NetnsRelay.start(target.proc.pid, netns);
+      this.relays.set(netns, relay);
+      relay.catch(() => this.relays.delete(netns));
+    }
+    try {
+      return await (await relay).connect(port);
+    } catch (err) {
+      const where = opts.service ? `in ${opts.service}'s network namespace` : 'in your sandbox';
+      if (err instanceof SandboxError) throw err;
+      if (err instanceof Error && 'code' in err && err.code === 'ECONNREFUSED') {
+        throw new SandboxError(`nothing listens on port ${port} ${where}`, 'Start the service, then reload.', 'refused');
+      }
+      throw new SandboxError(`could not connect to port ${port} ${where}: ${errorMessage(err)}`, 'Retry; if it keeps failing, restart the lab session.');
+    }
+  }
+
+  async listeningPorts(): Promise<ListeningPort[]> {
+    const targets = await this.portTargets();
+    const byNetns = new Map<string, { name: string | undefined; procs: NsProcess[] }>();
+    for (const t of targets) {
+      const group = byNetns.get(t.proc.netns);
+      if (!group) byNetns.set(t.proc.netns, { name: t.name, procs: [t.proc] });
+      else {
+        group.procs.push(t.proc);
+        if (group.name === '') group.name = t.name;
+      }
+    }
+    const out: ListeningPort[] = [];
+    for (const { name, procs } of byNetns.values()) {
+      if (name === '' || !procs[0]) continue; // a namespace of the sandbox no container owns
+      const [sockets, owners] = await Promise.all([listenSocketsOf(procs[0].pid), socketOwners(procs)]);
+      for (const s of sockets) {
+        const process = owners.get(s.inode);
+        out.push({ port: s.port, address: s.address, ...(name !== undefined && { service: name }), ...(process !== undefined && { process }) });
+      }
+    }
+    return out.sort((a, b) => (a.service ?? '').localeCompare(b.service ?? '') || a.port - b.port || a.address.localeCompare(b.address));
+  }
+
   destroy(): Promise<void> {
+    for (const relay of this.relays.values()) void relay.then((r) => r.dispose(), () => {});
+    this.relays.clear();
     this.destroying ??= removeSandboxResources(this.ctx, this.id).catch((err: unknown) => {
       this.destroying = undefined; // let a later call retry
       throw err;

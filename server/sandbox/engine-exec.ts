@@ -17,6 +17,8 @@ export interface EngineExecOptions {
   argv: string[];
   env?: Record<string, string>;
   workingDir?: string;
+  /** Written to the command's standard input, which is then closed. */
+  stdin?: Buffer;
   timeoutMs: number;
   maxOutputBytes: number;
   /** Kills the command (and what it started) once the timeout passes; gets the exec's pid as the engine reports it. */
@@ -35,12 +37,14 @@ export async function engineExec(container: Docker.Container, opts: EngineExecOp
     Cmd: opts.argv,
     AttachStdout: true,
     AttachStderr: true,
-    AttachStdin: false,
+    AttachStdin: opts.stdin !== undefined,
     Tty: false,
     Env: opts.env ? Object.entries(opts.env).map(([k, v]) => `${k}=${v}`) : undefined,
     WorkingDir: opts.workingDir,
   });
-  const stream: Duplex = await exec.start({ hijack: true, stdin: false });
+  const stream: Duplex = await exec.start({ hijack: true, stdin: opts.stdin !== undefined });
+  // Half-closing the hijacked connection is how the engine learns the input ended (the command sees EOF).
+  if (opts.stdin !== undefined) stream.end(opts.stdin);
   const stdout = new CappedCollector(opts.maxOutputBytes);
   const stderr = new CappedCollector(opts.maxOutputBytes);
   // dockerode types its modem as any; demuxStream splits Docker's 8-byte-framed multiplexed stream.

@@ -2,6 +2,7 @@
 // Drivers (dind today; Kubernetes later; an in-memory fake in test/support/fake-driver.ts) implement
 // it. Keep it narrow and free of Docker and node-pty types: anything a driver cannot offer over a
 // remote API does not belong here.
+import type { Duplex } from 'node:stream';
 import type { PtyLike } from '../terminal/pty.ts';
 
 /** What a lab needs from a sandbox: who it is for, which images to preload, which files to copy in. */
@@ -42,6 +43,8 @@ export interface ExecRequest {
   /** Cap on each of stdout and stderr; beyond it output is dropped and `truncated` is set. */
   maxOutputBytes?: number;
   env?: Record<string, string>;
+  /** Bytes the command reads on its standard input (then end of file); default none. */
+  stdin?: Buffer;
 }
 
 export interface ExecResult {
@@ -72,6 +75,14 @@ export interface Sandbox {
   engineSnapshot(): Promise<EngineSnapshot>;
   /** A login shell in the workspace, as a pty the caller owns and must end. */
   openTerminal(cols: number, rows: number): PtyLike;
+  /**
+   * A TCP connection to a port listening on the loopback address of the sandbox's own network (or of a
+   * compose service's namespace, which may listen on ports the sandbox does not publish). Fails with a
+   * SandboxError whose `code` is 'refused' when nothing listens there.
+   */
+  connectPort(port: number, opts?: { service?: string }): Promise<Duplex>;
+  /** TCP ports listening in the sandbox's network and in each of its compose services' namespaces. */
+  listeningPorts(): Promise<ListeningPort[]>;
   /** Copies a host folder's contents into a folder inside the sandbox. */
   copyIn(hostDir: string, destDir: string): Promise<void>;
   /** Whether the sandbox container is still running and its inner daemon answers. */
@@ -88,6 +99,17 @@ export interface SandboxDriver {
   prepare?(imageSets: readonly string[][], log?: (line: string) => void, signal?: AbortSignal): Promise<void>;
 }
 
+/** One listening TCP socket inside a sandbox. */
+export interface ListeningPort {
+  port: number;
+  /** The address it is bound to, e.g. `0.0.0.0`, `127.0.0.1`, `::`. */
+  address: string;
+  /** The compose service whose namespace it is in; undefined = the sandbox's own network. */
+  service?: string;
+  /** The program that listens, where it could be found (e.g. `docker-proxy`, `nginx`). */
+  process?: string;
+}
+
 /** Plain JSON from the inner engine: outside data, so typed unknown until facts.ts parses it. */
 export interface EngineSnapshot {
   /** One container inspect document per container (running or not). */
@@ -101,6 +123,8 @@ export class SandboxError extends Error {
   constructor(
     message: string,
     readonly hint: string,
+    /** A machine-readable kind where callers act on it: 'refused' = nothing listens on that port. */
+    readonly code?: 'refused',
   ) {
     super(message);
     this.name = 'SandboxError';

@@ -2,7 +2,9 @@
 // exec with exit 0 (or what a test scripts), report a settable engine snapshot, and open fake ptys.
 // Destroying a sandbox ends its ptys the way a vanished `docker exec` does (exit 137), so a test sees
 // what a learner would if the session owner did not close the terminal first.
-import type { EngineSnapshot, ExecRequest, ExecResult, Sandbox, SandboxDriver, SandboxProgress, SandboxSpec } from '../../server/sandbox/sandbox.ts';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { SandboxError, type EngineSnapshot, type ExecRequest, type ExecResult, type ListeningPort, type Sandbox, type SandboxDriver, type SandboxProgress, type SandboxSpec } from '../../server/sandbox/sandbox.ts';
 import type { PtyLike } from '../../server/terminal/pty.ts';
 
 export class FakePty implements PtyLike {
@@ -109,6 +111,25 @@ export class FakeSandbox implements Sandbox {
     return pty;
   }
 
+  /** A port "in the sandbox" is a local TCP port a test listens on (driver.ports: `8080` or `8080@svc` → local port). */
+  connectPort(port: number, opts: { service?: string } = {}): Promise<Duplex> {
+    const local = this.driver.ports.get(opts.service === undefined ? String(port) : `${port}@${opts.service}`);
+    const refused = () => new SandboxError(`nothing listens on port ${port} in sandbox ${this.id}`, 'Start the service.', 'refused');
+    if (local === undefined || this.destroyed) return Promise.reject(refused());
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: local });
+      socket.once('connect', () => resolve(socket));
+      socket.once('error', (err) => reject('code' in err && err.code === 'ECONNREFUSED' ? refused() : err));
+    });
+  }
+
+  async listeningPorts(): Promise<ListeningPort[]> {
+    return [...this.driver.ports.keys()].map((key) => {
+      const [port = '', service] = key.split('@');
+      return { port: Number(port), address: '0.0.0.0', ...(service !== undefined && { service }) };
+    });
+  }
+
   async copyIn(hostDir: string, destDir: string): Promise<void> {
     this.copies.push({ hostDir, destDir });
   }
@@ -133,6 +154,8 @@ export class FakeDriver implements SandboxDriver {
   snapshot: EngineSnapshot = { containers: [], networks: [] };
   /** Scripted exec answers; default exit 0 with no output. */
   onExec?: (req: ExecRequest, sb: FakeSandbox) => Partial<ExecResult>;
+  /** Ports that listen "in" every sandbox: `8080` or `8080@service` → a local port on 127.0.0.1. */
+  readonly ports = new Map<string, number>();
   /** Sandboxes an "earlier run" left, returned by adoptExisting(). */
   leftovers: FakeSandbox[] = [];
   /** When set, create() waits for it (to hold a creation in flight). */
