@@ -9,6 +9,7 @@ import { h } from './dom.ts';
 import { appPath } from './paths.ts';
 import { installDivider } from './divider.ts';
 import { mountTerminal, type TerminalHandle, type TerminalStatus } from './terminal/mount-terminal.ts';
+import { mountWorkspaceSwitch } from './workspace/workspace-switch.ts';
 
 /** How often the page asks for the sandbox's progress while it starts: smooth enough for a seconds counter. */
 const SESSION_POLL_MS = 700;
@@ -107,6 +108,8 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
     },
   });
   installDivider(layout, divider, () => terminal.fit());
+  // Workspace hookup (Ports, Editor): self-contained panels; the shared tab strip can take them over.
+  const workspace = mountWorkspaceSwitch(terminalPane, { labId: lab.id, terminalParts: [statusLine, termHost], onTerminalShown: () => terminal.fit() });
 
   // ---- steps ----
   const paintProgress = (): void => {
@@ -189,6 +192,7 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
     const first = content.firstElementChild;
     if (first && /^H[12]$/.test(first.tagName) && first.textContent?.trim() === step.title.trim()) first.remove();
     decorateCode(content);
+    workspace.decorateLinks(content);
 
     const answers = new Map<string, HTMLInputElement>();
     const questions = step.questions.length

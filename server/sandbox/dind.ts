@@ -84,6 +84,8 @@ const TARGET_CACHE_MS = 3_000;
 interface PortTarget {
   name: string | undefined;
   proc: NsProcess;
+  /** Joined another container's namespace (network_mode: service:…): that one names it in the Ports list. */
+  joined?: boolean;
 }
 
 /** Where a new sandbox's state lives and with which security settings it runs. */
@@ -379,7 +381,8 @@ class DindSandbox implements Sandbox {
       const proc = typeof pid === 'number' && pid > 0 ? procs.find((p) => p.nsPids[level] === pid) : undefined;
       if (!proc) continue;
       const service = c.Labels?.['com.docker.compose.project'] === project ? c.Labels['com.docker.compose.service'] : undefined;
-      targets.push({ name: service ?? (c.Names?.[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''), proc });
+      const joined = detail?.HostConfig.NetworkMode?.startsWith('container:') ?? false;
+      targets.push({ name: service ?? (c.Names?.[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''), proc, joined });
     }
     // Everything else of the sandbox, grouped by namespace, for the Ports list's program names.
     for (const p of procs) if (!targets.some((t) => t.proc.pid === p.pid)) targets.push({ name: '', proc: p });
@@ -418,15 +421,15 @@ class DindSandbox implements Sandbox {
   }
 
   async listeningPorts(): Promise<ListeningPort[]> {
-    const targets = await this.portTargets();
+    // Fresh, not cached: a program that just started must show with its name.
+    const targets = await this.scanPortTargets();
     const byNetns = new Map<string, { name: string | undefined; procs: NsProcess[] }>();
-    for (const t of targets) {
+    // The namespace's owner names it; a container that joined it, or a bare process, only if nothing else does.
+    const rank = (t: PortTarget): number => (t.name === undefined ? 0 : t.name === '' ? 3 : t.joined ? 2 : 1);
+    for (const t of [...targets].sort((a, b) => rank(a) - rank(b))) {
       const group = byNetns.get(t.proc.netns);
       if (!group) byNetns.set(t.proc.netns, { name: t.name, procs: [t.proc] });
-      else {
-        group.procs.push(t.proc);
-        if (group.name === '') group.name = t.name;
-      }
+      else group.procs.push(t.proc);
     }
     const out: ListeningPort[] = [];
     for (const { name, procs } of byNetns.values()) {

@@ -15,7 +15,7 @@ const CONNECT_TIMEOUT_MS = 5_000;
 let idle = setTimeout(() => process.exit(0), IDLE_EXIT_MS);
 
 /** Connects to loopback:port, IPv4 first, then IPv6 (a server bound to [::1] only). */
-function connect(port, hosts, done) {
+function connect(port, hosts, done, refused = false) {
   const [host, ...rest] = hosts;
   // Paused before connecting: the socket must not read anything here that labrun would then miss.
   const socket = new net.Socket();
@@ -27,8 +27,10 @@ function connect(port, hosts, done) {
   });
   socket.once('error', (err) => {
     clearTimeout(timer);
-    if (rest.length > 0 && err.code === 'ECONNREFUSED') connect(port, rest, done);
-    else done(err);
+    const wasRefused = refused || err.code === 'ECONNREFUSED';
+    if (rest.length > 0 && (err.code === 'ECONNREFUSED' || err.code === 'EADDRNOTAVAIL' || err.code === 'ENETUNREACH')) connect(port, rest, done, wasRefused);
+    // A namespace without IPv6 says EADDRNOTAVAIL for ::1; that IPv4 was refused is the news.
+    else done(wasRefused ? Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }) : err);
   });
   socket.connect({ host, port });
 }

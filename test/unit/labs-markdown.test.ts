@@ -31,3 +31,15 @@ test('runnableCommands lists only run blocks, in order', async () => {
   const { runnableCommands } = await import('../../server/labs/markdown.ts');
   assert.deepEqual(runnableCommands('```bash run\na\nb\n```\n\n```bash\nc\n```\n\ntext\n\n```bash run\nd\n```\n'), ['a\nb', 'd']);
 });
+
+test('port: and file: links become workspace links the client completes; the href stays inert', () => {
+  const html = renderMarkdown('[open nginx](port:8080) [b](port:9080@nginx_a) [p](port:8080/docs/?x=1) [edit netsvc.conf](file:netsvc.conf#L2) [f](file:conf/a.conf) [w](https://example.invalid/)');
+  assert.match(html, /<a class="port-link" href="#port-8080" data-port="8080">open nginx<\/a>/);
+  assert.match(html, /<a class="port-link" href="#port-9080" data-port="9080" data-service="nginx_a">b<\/a>/);
+  assert.match(html, /data-port="8080" data-path="docs\/\?x=1"/);
+  assert.match(html, /<a class="file-link" href="#file" data-file="netsvc.conf" data-line="2">edit netsvc.conf<\/a>/);
+  assert.match(html, /data-file="conf\/a.conf">f<\/a>/);
+  assert.match(html, /<a href="https:\/\/example.invalid\/">w<\/a>/);
+  // An attribute cannot be broken out of.
+  assert.doesNotMatch(renderMarkdown('[x](file:a"onclick="alert(1))'), /\sonclick=/);
+});
