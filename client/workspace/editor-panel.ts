@@ -37,6 +37,12 @@ export function languageFor(path: string, firstLine: string): Extension {
   return [];
 }
 
+/** Inside the shadow root the page's stylesheet does not apply: size and font come from here (CSS variables do cross). */
+const EDITOR_THEME = EditorView.theme({
+  '&': { height: '100%', fontSize: '13.5px' },
+  '.cm-scroller': { fontFamily: 'var(--mono)' },
+});
+
 interface OpenFile {
   path: string;
   version: string;
@@ -57,6 +63,7 @@ export function mountEditorPanel(el: HTMLElement, ctx: EditorPanelContext): Edit
   /** Each file gets a state of its own: its own undo history, its language. */
   const extensions = (path: string, content: string, editable: boolean): Extension[] => [
     basicSetup,
+    EDITOR_THEME,
     languageFor(path, content.split('\n', 1)[0] ?? ''),
     EditorState.readOnly.of(!editable),
     keymap.of([{ key: 'Mod-s', preventDefault: true, run: () => {
@@ -68,7 +75,10 @@ export function mountEditorPanel(el: HTMLElement, ctx: EditorPanelContext): Edit
       if (u.docChanged) paintDirty();
     }),
   ];
-  const view = new EditorView({ parent: host, state: EditorState.create({ doc: '', extensions: extensions('', '', false) }) });
+  // CodeMirror styles itself at run time. In a shadow root it does that with constructed stylesheets,
+  // which labrun's CSP allows; in the document it would add <style> elements, which the CSP refuses.
+  const shadow = host.attachShadow({ mode: 'open' });
+  const view = new EditorView({ parent: shadow, root: shadow, state: EditorState.create({ doc: '', extensions: extensions('', '', false) }) });
 
   const isDirty = (): boolean => current !== undefined && view.state.doc.toString() !== current.saved;
   const paintDirty = (): void => {
