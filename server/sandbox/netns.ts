@@ -147,6 +147,9 @@ export class NetnsRelay {
         if (ready !== expectedNetns) return fail(`the relay is in ${String(ready)}, not in ${expectedNetns}`);
         clearTimeout(timer);
         child.removeAllListeners('exit');
+        // An idle relay must not keep labrun's process alive; it leaves by itself when labrun goes.
+        child.unref();
+        child.channel?.unref();
         resolve(new NetnsRelay(child));
       });
     });
@@ -156,9 +159,11 @@ export class NetnsRelay {
   connect(port: number): Promise<Socket> {
     if (this.#gone) return Promise.reject(new Error('the port relay stopped'));
     const id = ++this.#next;
+    // While an answer is awaited the channel keeps the process alive, as any pending request does.
+    this.#child.channel?.ref();
     return new Promise<Socket>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.#waiting.delete(id);
+        this.#settle(id);
         reject(new Error(`port ${port} did not answer in time`));
       }, CONNECT_TIMEOUT_MS);
       this.#waiting.set(id, { resolve, reject, timer });
@@ -166,12 +171,17 @@ export class NetnsRelay {
     });
   }
 
+  #settle(id: number): void {
+    this.#waiting.delete(id);
+    if (this.#waiting.size === 0) this.#child.channel?.unref();
+  }
+
   #onMessage(msg: unknown, handle: unknown): void {
     if (typeof msg !== 'object' || msg === null) return;
     const id: unknown = Reflect.get(msg, 'id');
     const w = typeof id === 'number' ? this.#waiting.get(id) : undefined;
     if (!w || typeof id !== 'number') return;
-    this.#waiting.delete(id);
+    this.#settle(id);
     clearTimeout(w.timer);
     const error: unknown = Reflect.get(msg, 'error');
     if (typeof error === 'string') {
