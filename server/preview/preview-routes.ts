@@ -70,6 +70,12 @@ export function previewRouter(ctx: PreviewContext): Router {
     // The ticket is in the address: no Referer may carry it to another site.
     h['referrer-policy'] = 'no-referrer';
     for (const name of DROPPED_RESPONSE_HEADERS) delete h[name];
+    // The app's page runs in an opaque origin, so its own fetches to its own address are cross-origin
+    // (Origin: null): let them read the app's answers. Only the app's: labrun's API never says this.
+    if (req.headers.origin === 'null') {
+      h['access-control-allow-origin'] = 'null';
+      h.vary = h.vary ? `${h.vary}, Origin` : 'Origin';
+    }
     if (typeof h.location === 'string') h.location = rewriteLocation(h.location, p.rest);
     if (h['set-cookie']) h['set-cookie'] = h['set-cookie'].map((c) => rewriteSetCookie(c, p.rootPath)).filter((c): c is string => c !== undefined);
   });
@@ -118,6 +124,17 @@ export function previewRouter(ctx: PreviewContext): Router {
     if (restParts.length === 0 && !req.path.endsWith('/')) {
       // `…/8080` → `…/8080/`, so the app's relative links resolve under the preview root.
       return void res.redirect(308, `./${targetPart}/${req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : ''}`);
+    }
+    if (req.method === 'OPTIONS' && req.headers.origin === 'null' && typeof req.headers['access-control-request-method'] === 'string') {
+      // The preflight of the app's own non-simple requests (see the CORS note above): answered here,
+      // as an app seldom expects one for what is, outside the preview, same-origin.
+      res.setHeader('Access-Control-Allow-Origin', 'null');
+      res.setHeader('Access-Control-Allow-Methods', req.headers['access-control-request-method']);
+      const asked = req.headers['access-control-request-headers'];
+      if (typeof asked === 'string') res.setHeader('Access-Control-Allow-Headers', asked);
+      res.setHeader('Access-Control-Max-Age', '600');
+      res.setHeader('Vary', 'Origin');
+      return void res.status(204).end();
     }
     if (!ctx.sessions.has(verdict.learnerId, lab.id)) return void res.status(503).type('html').send(noSandboxPage(lab.id));
     const sandbox = await ctx.sessions.ensure(verdict.learnerId, lab);

@@ -75,6 +75,19 @@ test('port preview through the app: ticket, proxy, rewriting, CSP sandbox, refus
     assert.equal(res.headers.get('clear-site-data'), null);
   });
 
+  await t.test('the app\'s page (an opaque origin) may read the app\'s own answers; preflights are answered', async () => {
+    const res = await get(`${root}data`, { origin: 'null' });
+    assert.equal(res.headers.get('access-control-allow-origin'), 'null');
+    assert.equal((await get(root)).headers.get('access-control-allow-origin'), null, 'only for the sandboxed page');
+    const pre = await fetch(`${root}data`, { method: 'OPTIONS', headers: { origin: 'null', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type' } });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get('access-control-allow-origin'), 'null');
+    assert.equal(pre.headers.get('access-control-allow-methods'), 'PUT');
+    // labrun's own API never lets such a page read it.
+    const apiRes = await get(`${base}/api/labs`, { origin: 'null', cookie });
+    assert.equal(apiRes.headers.get('access-control-allow-origin'), null);
+  });
+
   await t.test('form posts pass through with their body', async () => {
     const res = await fetch(`${root}form`, { method: 'POST', body: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'null' } });
     assert.equal(await res.text(), 'posted:a=1');
