@@ -22,6 +22,13 @@ const EXTEND_MINUTES = 30;
 
 const SANDBOX_TEXT: Record<string, string> = { none: '—', waiting: 'waiting for a seat', starting: 'starting', ready: 'ready', failed: 'failed', ended: 'ended' };
 
+/** The class's results as downloads (learner, step, done at, attempts, time on step): plain links, the browser saves the file. */
+function resultLinks(classId: string): HTMLElement {
+  const link = (format: 'csv' | 'json', text: string): HTMLElement =>
+    h('a', { class: 'button', text, attrs: { href: appPath(`/api/classes/${encodeURIComponent(classId)}/results.${format}`), download: '', 'data-results': format } });
+  return h('span', { class: 'results-links' }, h('span', { class: 'muted small', text: 'Results' }), link('csv', 'CSV'), link('json', 'JSON'));
+}
+
 export async function renderBoard(root: HTMLElement, classId: string): Promise<void> {
   const info: ClassView = await api.classInfo(classId);
   document.title = `${info.name} · board · labrun`;
@@ -82,7 +89,7 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
         h('div', { class: 'pool-box' }, h('span', { class: 'muted small', text: 'Warm pool' }), h('div', { class: 'join-row' }, poolInput, poolBtn), poolBar, poolText, poolNote),
       ),
       h('section', { class: 'panel' }, h('h2', { text: 'Broadcast' }), broadcastForm, sentList),
-      h('section', { class: 'panel' }, h('div', { class: 'board-grid-head' }, h('h2', { text: 'Learners' }), summary), grid),
+      h('section', { class: 'panel' }, h('div', { class: 'board-grid-head' }, h('h2', { text: 'Learners' }), summary, resultLinks(classId)), grid),
       watchPanel,
     ),
   );

@@ -176,3 +176,31 @@ export const PoolPlan = z.object({
   status: PoolStatus,
 });
 export type PoolPlan = z.infer<typeof PoolPlan>;
+
+/** GET /readyz: whether new learners can get a sandbox now, and if not, why (503). */
+export const Readiness = z.object({ ready: z.boolean(), problems: z.array(z.string()) });
+export type Readiness = z.infer<typeof Readiness>;
+
+/** Where a learner is on one step of a class's lab, as the results export lists it. */
+export const StepState = z.enum(['done', 'current', 'not started']);
+export const LearnerStepResult = z.object({
+  stepNumber: z.number(),
+  stepId: z.string(),
+  stepTitle: z.string(),
+  state: StepState,
+  /** When the step's checks first passed (ISO 8601), or null. */
+  doneAt: z.string().nullable(),
+  attempts: z.number(),
+  failedAttempts: z.number(),
+  /** From the learner's previous finished step (or joining) to this one's first pass, in seconds; null until done. */
+  timeOnStepSeconds: z.number().nullable(),
+});
+export type LearnerStepResult = z.infer<typeof LearnerStepResult>;
+
+/** GET /api/classes/:id/results.json (and `labrun export --format json`): a class's results. */
+export const ClassResults = z.object({
+  class: z.object({ id: z.string(), name: z.string(), labId: z.string(), labTitle: z.string(), createdAt: z.string(), endedAt: z.string().nullable() }),
+  steps: z.array(z.object({ id: z.string(), title: z.string() })),
+  learners: z.array(z.object({ learnerId: z.string(), name: z.string(), joinedAt: z.string(), steps: z.array(LearnerStepResult) })),
+});
+export type ClassResults = z.infer<typeof ClassResults>;

@@ -7,6 +7,7 @@
 // Also owns the terminals (one per session, see server/terminal/), the idle clock, which steps' setup
 // ran in the current sandbox, and the board's "sandbox" events. Keys come from session-key.ts only.
 import type { LearnerEvent, SessionNoticeKind } from '../../shared/classroom-events.ts';
+import type { ActivityDetail } from '../classroom/class-events.ts';
 import { CloseCode, closeReason } from '../../shared/protocol.ts';
 import type { WebSocket } from 'ws';
 import { runStepChecks, runStepSolve, type StepResult } from '../checks/run-step.ts';
@@ -49,8 +50,8 @@ export interface SessionNotice {
 
 /** Where the session owner reports what happened: ClassEvents in the app, a recorder in tests. */
 export interface SessionEventSink {
-  notice(e: SessionNotice): void;
-  learner(e: LearnerEvent): void;
+  notice(e: SessionNotice, detail?: ActivityDetail): void;
+  learner(e: LearnerEvent, detail?: ActivityDetail): void;
 }
 
 export interface LearnerSessionsOptions {
@@ -113,8 +114,8 @@ export class LearnerSessions implements Disposable {
     return this.#opts.logger ?? silentLogger;
   }
 
-  #notice(learnerId: string, kind: SessionNoticeKind, message: string): void {
-    this.#opts.events.notice({ type: 'session', learnerId, kind, message, at: Date.now() });
+  #notice(learnerId: string, kind: SessionNoticeKind, message: string, labId?: string): void {
+    this.#opts.events.notice({ type: 'session', learnerId, kind, message, at: Date.now() }, labId === undefined ? {} : { labId });
   }
 
   #onStatus(e: SessionEvent): void {
@@ -150,6 +151,11 @@ export class LearnerSessions implements Disposable {
 
   status(learnerId: string, labId: string): SessionStatus {
     return this.#sandboxes.status(learnerId, labId);
+  }
+
+  /** How many sessions are in each state, and how many terminals are open (for the metrics). */
+  counts(): { states: Map<SessionState, number>; terminals: number } {
+    return { states: this.#sandboxes.stateCounts(), terminals: this.#terminals.size };
   }
 
   /** Calls `fn` on every sandbox status change; dispose the result to stop. */
@@ -209,8 +215,9 @@ export class LearnerSessions implements Disposable {
     const result = await runStepChecks(sandbox, lab, step, answers);
     this.#opts.store.recordAttempt(learnerId, lab.id, step.id, result.passed, result);
     const at = Date.now();
-    this.#opts.events.learner({ type: 'check', learnerId, stepId: step.id, passed: result.passed, at });
-    if (result.passed) this.#opts.events.learner({ type: 'step-done', learnerId, stepId: step.id, at });
+    const checks = result.checks.map((c) => ({ name: c.name, passed: c.passed }));
+    this.#opts.events.learner({ type: 'check', learnerId, stepId: step.id, passed: result.passed, at }, { labId: lab.id, checks, durationMs: result.durationMs });
+    if (result.passed) this.#opts.events.learner({ type: 'step-done', learnerId, stepId: step.id, at }, { labId: lab.id });
     return { ...result, completedSteps: this.#opts.store.getProgress(learnerId, lab.id).completedSteps };
   }
 
@@ -223,7 +230,7 @@ export class LearnerSessions implements Disposable {
     const message = STOP_MESSAGES[reason];
     this.#logger.info({ learner: learnerId, lab: labId, reason }, 'stopping the sandbox');
     this.idle.forget(learnerId, labId);
-    this.#notice(learnerId, reason, message);
+    this.#notice(learnerId, reason, message, labId);
     // The terminal first: a shell whose sandbox vanished would only say "shell exited".
     await this.#terminals.end(sessionKey(learnerId, labId), { code: CloseCode.UnknownSession, reason: closeReason(message) });
     await this.#sandboxes.destroy(learnerId, labId);
@@ -256,7 +263,7 @@ export class LearnerSessions implements Disposable {
         await runStepSolve(sandbox, lab, step);
       }
       await this.openStep(learnerId, lab, to);
-      this.#opts.events.learner({ type: 'step-opened', learnerId, stepId: to.id, at: Date.now() });
+      this.#opts.events.learner({ type: 'step-opened', learnerId, stepId: to.id, at: Date.now() }, { labId: lab.id });
     })();
     this.#resets.set(key, run);
     return run.finally(() => {

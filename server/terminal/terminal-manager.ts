@@ -31,6 +31,11 @@ export class TerminalManager {
     this.#scrollbackBytes = opts.scrollbackBytes ?? DEFAULT_SCROLLBACK_BYTES;
   }
 
+  /** Terminals live now (a shell in a sandbox, attached or in its reconnect grace). */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
   /**
    * Connects `ws` to the terminal `key`, spawning it with `spawn(cols, rows)` if none is live. Spawn
    * with `encoding: null` so output stays raw bytes. A read-only attach never spawns: with no live
