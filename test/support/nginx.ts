@@ -30,7 +30,7 @@ export function testNginxConfig(block: string, port: number, upstreamPort: numbe
   return out;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
