@@ -10,7 +10,7 @@ import { EMPTY_BOARD, reduceBoard, terminalOfTab } from '../../shared/classroom-
 import { LearnerSessions } from '../../server/session/learner-sessions.ts';
 import { terminalKey } from '../../server/session/session-key.ts';
 import { TabError, TerminalTabs, cleanTabTitle } from '../../server/session/terminal-tabs.ts';
-import { Store } from '../../server/store/store.ts';
+import type { Store } from '../../server/store/store.ts';
 import { FakeDriver } from '../support/fake-driver.ts';
 import { RecordingSink, makeLab, tempStore, until, wsPair } from '../support/session-fixtures.ts';
 
