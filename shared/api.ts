@@ -22,10 +22,12 @@ export const MAX_TERMINALS = 6;
 export const MAX_TAB_TITLE = 40;
 export const TerminalTab = z.object({ id: z.string(), title: z.string() });
 export type TerminalTab = z.infer<typeof TerminalTab>;
+/** The workspace tab a learner has in front (a terminal's id is `term:<id>`). */
+export const ActiveTab = z.object({ tab: z.string(), title: z.string() });
 export const TerminalTabs = z.object({
   terminals: z.array(TerminalTab),
-  /** The workspace tab the learner last reported as in front (a terminal's is `term:<id>`), if any. */
-  active: z.object({ tab: z.string(), title: z.string() }).nullable(),
+  /** The tab the learner last reported as in front, if any. */
+  active: ActiveTab.nullable(),
   limit: z.number(),
 });
 export type TerminalTabs = z.infer<typeof TerminalTabs>;

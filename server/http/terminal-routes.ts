@@ -3,7 +3,7 @@
 // The instructor may list another learner's tabs (?learner=) to watch one; only the learner changes them.
 import { Router } from 'express';
 import { z } from 'zod';
-import { TerminalTab, TerminalTabs, MAX_TAB_TITLE } from '../../shared/api.ts';
+import { ActiveTab, TerminalTab, TerminalTabs, MAX_TAB_TITLE } from '../../shared/api.ts';
 import { TabError, type TabErrorKind } from '../session/terminal-tabs.ts';
 import type { LearnerSessions } from '../session/learner-sessions.ts';
 import type { Catalog } from '../labs/catalog.ts';
@@ -34,7 +34,6 @@ const PanelId = z.string().regex(/^[a-z0-9][a-z0-9:_-]{0,63}$/, 'a tab id is 1-6
 const OpenBody = z.strictObject({ id: z.string().max(64).optional(), title: z.string().max(MAX_TAB_TITLE * 4).optional() });
 const RenameBody = z.strictObject({ title: z.string().max(MAX_TAB_TITLE * 4) });
 const ActiveBody = z.strictObject({ tab: PanelId, title: z.string().max(MAX_TAB_TITLE * 4) });
-const ActiveTab = z.object({ tab: z.string(), title: z.string() });
 
 export function terminalRouter(ctx: { catalog: Catalog; sessions: LearnerSessions }): Router {
   const r = Router();
