@@ -209,7 +209,9 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
         );
       }
       const lang = pre.getAttribute('data-lang') ?? '';
-      const bar = h('div', { class: 'code-bar' }, h('span', { class: 'code-lang', text: lang }), actions);
+      const target = pre.getAttribute('data-terminal');
+      const where = target === null ? null : h('span', { class: 'code-terminal', text: /^\d+$/.test(target) ? `terminal ${target}` : target, attrs: { title: 'Run types this into that terminal tab, opening it if needed' } });
+      const bar = h('div', { class: 'code-bar' }, h('span', { class: 'code-lang' }, lang, where), actions);
       const block = h('div', { class: 'code-block' });
       pre.replaceWith(block);
       block.append(bar, pre);
