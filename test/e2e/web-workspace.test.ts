@@ -245,6 +245,22 @@ test('the workspace: terminal tabs, keyboard, clipboard and the touch key bar', 
     await waitForFront(page, /BR=\^\[\[200~=1/);
   });
 
+  await t.test('with copy on selection turned on, selecting copies', async () => {
+    await page.evaluate(() => navigator.clipboard.writeText('before'));
+    await page.locator('.ws-settings summary').click();
+    await page.locator('.settings-menu input[name="copy-on-select"]').check();
+    await page.keyboard.press('Escape');
+    await typeLine(page, `clear; echo ${Buffer.from('SELECTED words here\n').toString('base64')} | base64 -d`);
+    await waitForFront(page, /SELECTED words here/);
+    const row = await page.locator(`${FRONT_ROWS} > div`).filter({ hasText: /^SELECTED words here/ }).first().boundingBox();
+    assert.ok(row);
+    await page.mouse.move(row.x + 1, row.y + row.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(row.x + row.width - 2, row.y + row.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForFunction(async () => (await navigator.clipboard.readText()) === 'SELECTED words here', undefined, { timeout: 5000 });
+  });
+
   await t.test('on a 390×844 touch screen the key bar sends Ctrl-C to yes and Tab to completion', async () => {
     const phone = await openLesson(browser, server.url, fx.labId, { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 }, errors);
     const bar = phone.locator('.key-bar');
