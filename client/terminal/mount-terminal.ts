@@ -21,6 +21,8 @@ import {
 /** First retry soon (a server restart takes about a second), then back off so a dead server is not hammered. */
 const RETRY_INITIAL_MS = 500;
 const RETRY_MAX_MS = 8_000;
+/** Run presses kept while a terminal connects; more is someone clicking Run over and over. */
+const MAX_PENDING_INPUTS = 16;
 /** Lines kept for scrolling back in the browser; xterm's default of 1000 is short for build logs. */
 const SCROLLBACK_LINES = 5_000;
 
@@ -37,6 +39,8 @@ export interface TerminalHandle {
    * Text sent before the connection is open waits for it (a Run into a tab just opened).
    */
   sendInput(text: string): void;
+  /** Sends keys as typed (the key bar): dropped while the connection is down, like keystrokes. */
+  sendKeys(bytes: string): void;
   /** Pastes text the way xterm pastes (newlines as Enter, bracketed when the program asked for it). */
   paste(text: string): void;
   /** Copies the selection to the clipboard; false when nothing is selected or the browser refused. */
@@ -174,14 +178,16 @@ export function mountTerminal(el: HTMLElement, opts: MountTerminalOptions): Term
   const sendNow = (text: string): void => {
     for (let i = 0; i < text.length; i += MAX_INPUT_CHARS) send({ type: 'input', data: text.slice(i, i + MAX_INPUT_CHARS) });
   };
-  const sendText = (text: string): void => {
+  /** Keystrokes: to the shell if connected; typed while the connection is down they are dropped, as before. */
+  const sendText = (text: string, queue = false): void => {
     if (readOnly) return;
     if (exited && socket === undefined) {
       connect();
       return;
     }
     if (socket?.readyState === WebSocket.OPEN && attempt === 0) sendNow(text);
-    else pending.push(text);
+    // Only a Run waits for the connection: replaying keys typed blind into a reconnected shell would surprise.
+    else if (queue && pending.length < MAX_PENDING_INPUTS) pending.push(text);
   };
 
   const copySelection = async (): Promise<boolean> => {
@@ -243,7 +249,8 @@ export function mountTerminal(el: HTMLElement, opts: MountTerminalOptions): Term
   connect();
 
   return {
-    sendInput: sendText,
+    sendInput: (text) => sendText(text, true),
+    sendKeys: (bytes) => sendText(bytes),
     paste: (text) => term.paste(text),
     copySelection,
     pasteClipboard,

@@ -33,7 +33,7 @@ export class TerminalTabs {
   constructor(opts: TerminalTabsOptions) {
     this.#opts = opts;
     this.keyBar = createKeyBar({
-      send: (bytes) => this.#front()?.sendInput(bytes),
+      send: (bytes) => this.#front()?.sendKeys(bytes),
       paste: () => void this.#front()?.pasteClipboard(),
       applicationCursorKeys: () => this.#front()?.applicationCursorKeys ?? false,
       focus: () => this.#front()?.focus(),
