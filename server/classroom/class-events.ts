@@ -5,6 +5,7 @@
 import type { ClassEvent, ClassHeader as ClassHeaderData, LearnerEvent } from '../../shared/classroom-events.ts';
 import type { Catalog } from '../labs/catalog.ts';
 import type { SessionStatus } from '../session/lab-sessions.ts';
+import type { TerminalTabs } from '../session/terminal-tabs.ts';
 import type { Store } from '../store/store.ts';
 import type { ClassInfo, ClassStore } from './class-store.ts';
 
@@ -114,7 +115,7 @@ export function classHeader(cls: ClassInfo, catalog: Catalog): ClassHeaderData {
 }
 
 /** A class's header and everything that happened in it so far, oldest first, as board events. */
-export function classHistory(cls: ClassInfo, ctx: { catalog: Catalog; store: Store; classes: ClassStore; sessions: { status(learnerId: string, labId: string): SessionStatus } }): ClassEvent[] {
+export function classHistory(cls: ClassInfo, ctx: { catalog: Catalog; store: Store; classes: ClassStore; sessions: { status(learnerId: string, labId: string): SessionStatus; tabs: Pick<TerminalTabs, 'active'> } }): ClassEvent[] {
   const header: ClassEvent = { type: 'class', class: classHeader(cls, ctx.catalog) };
   const timed: (ClassEvent & { at: number })[] = [];
   for (const l of ctx.classes.learners(cls.id)) {
@@ -131,6 +132,8 @@ export function classHistory(cls: ClassInfo, ctx: { catalog: Catalog; store: Sto
       const first = attempts.find((a) => a.stepId === p.currentStep)?.at ?? p.updatedAt;
       timed.push({ type: 'step-opened', learnerId: l.learnerId, stepId: p.currentStep, at: Math.min(first - 1, p.updatedAt) });
     }
+    const active = ctx.sessions.tabs.active(l.learnerId, cls.labId);
+    if (active) timed.push({ type: 'tab', learnerId: l.learnerId, tab: active.tab, title: active.title, at: Math.max(l.joinedAt, active.at) });
     const state = cls.endedAt !== null ? 'ended' : ctx.sessions.status(l.learnerId, cls.labId).state;
     timed.push({ type: 'sandbox', learnerId: l.learnerId, state, at: Math.max(l.joinedAt, p.updatedAt ?? 0) });
   }

@@ -15,6 +15,7 @@ import { reply } from './reply.ts';
 import { errorMessage, type Logger } from '../log.ts';
 import { HttpError } from './http-error.ts';
 import { principalOf } from './security.ts';
+import { terminalRouter } from './terminal-routes.ts';
 
 /** Longest answer accepted to a step question: an IP or a name, never an essay. */
 const MAX_ANSWER_LENGTH = 500;
@@ -161,5 +162,6 @@ export function apiRouter(ctx: ApiContext): Router {
     reply(res, Attempts, { learnerId: learner, attempts: ctx.store.attempts(learner, lab.id) });
   });
 
+  r.use(terminalRouter(ctx));
   return r;
 }
