@@ -7,6 +7,7 @@ commands:
   validate [LAB_DIR...]                                   check lab files; prints file:line:col: message
   test [LAB_DIR...]                                       self-test labs: checks fail before solve, pass after
   images [--labs DIR]                                     make sure every image the labs use exists locally
+  import killercoda|instruqt DIR [--out DIR]              write labrun labs from a Killercoda scenario or Instruqt track
 
 Run 'labrun <command> --help' for a command's options.`;
 
@@ -17,6 +18,7 @@ const commands: Record<string, () => Promise<Command>> = {
   validate: async () => (await import('./labs/validate-command.ts')).validateCommand,
   test: async () => (await import('./checks/selftest-command.ts')).selftestCommand,
   images: async () => (await import('./images/images-command.ts')).imagesCommand,
+  import: async () => (await import('./labs/import/import-command.ts')).importCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

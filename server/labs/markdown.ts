@@ -1,6 +1,7 @@
 // Renders a step's markdown body to sanitized HTML, once, at load. Fenced code blocks become
 // `<pre data-lang="…" [data-run]><code>…</code></pre>`; the info string `bash run` marks a block runnable
-// (the client gives it a Run button that types its text into the terminal).
+// (the client gives it a Run button that types its text into the terminal); `bash run interrupt` presses
+// Ctrl-C first, to end what the previous block started. Inline `<code data-run>` gets a Run button too.
 import { Marked, type Tokens } from 'marked';
 import createDOMPurify from 'dompurify';
 import { JSDOM } from 'jsdom';
@@ -15,7 +16,7 @@ const marked = new Marked({
     code(token: Tokens.Code): string {
       const [lang = '', ...flags] = (token.lang ?? '').trim().split(/\s+/);
       const langAttr = lang ? ` data-lang="${escapeHtml(lang)}"` : '';
-      const runAttr = flags.includes('run') ? ' data-run' : '';
+      const runAttr = flags.includes('run') ? ` data-run${flags.includes('interrupt') ? ' data-interrupt' : ''}` : '';
       const text = token.text.endsWith('\n') ? token.text : `${token.text}\n`;
       return `<pre${langAttr}${runAttr}><code>${escapeHtml(text)}</code></pre>\n`;
     },
