@@ -123,7 +123,8 @@ export function asShellScript(script: string, opts: { prelude?: string } = {}): 
     'rc=0',
     `${interp} "$script" </dev/null || rc=$?`,
     'rm -f "$script"',
-    'exit $rc',
+    // Not `exit`: several scripts may follow each other in one setup (under set -e a failure still stops it).
+    '(exit $rc)',
     '',
   ].join('\n');
 }

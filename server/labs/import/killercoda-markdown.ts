@@ -15,6 +15,8 @@ export interface ConvertedMarkdown {
   images: string[];
   /** Commands of Run blocks inside a `<details>` whose summary says "solution": the step's solve. */
   solution: string[];
+  /** Every Run command (blocks and inline), in order. */
+  runs: string[];
   notes: string[];
 }
 
@@ -51,6 +53,7 @@ export function convertKillercodaMarkdown(text: string, mdDir = ''): ConvertedMa
   const notes = new Set<string>();
   const images = new Set<string>();
   const solution: string[] = [];
+  const runs: string[] = [];
   const lines = text.replace(/\r\n/g, '\n').split('\n');
   const out: string[] = [];
   // Depth of <details> elements whose summary says "solution" (their Run blocks make the solve).
@@ -62,6 +65,7 @@ export function convertKillercodaMarkdown(text: string, mdDir = ''): ConvertedMa
     const converted = line.replace(INLINE, (_m, code: string, kind: string | undefined, flags: string) => {
       const a = actionOf(kind, flags, notes);
       if (!a.run) return `\`${code}\``;
+      runs.push(code);
       if (inSolution) solution.push(code);
       return `<code data-run${a.interrupt ? ' data-interrupt' : ''}>${escapeHtml(code)}</code>`;
     });
@@ -131,10 +135,11 @@ export function convertKillercodaMarkdown(text: string, mdDir = ''): ConvertedMa
     const lang = info.split(/\s+/)[0] || (a.run ? 'bash' : '');
     const flags = a.run ? ` run${a.interrupt ? ' interrupt' : ''}` : '';
     out.push(`${indent}${fence}${lang}${flags}`, ...body, `${indent}${fence}`);
+    if (a.run) runs.push(body.join('\n'));
     if (a.run && inSolution) solution.push(body.join('\n'));
     i = j;
   }
-  return { markdown: out.join('\n'), images: [...images], solution, notes: [...notes] };
+  return { markdown: out.join('\n'), images: [...images], solution, runs, notes: [...notes] };
 }
 
 /** Where an image of the scenario lives in the lab's assets/ (`../x.png` must not climb out of it). */

@@ -58,6 +58,8 @@ const StructureSchema = z.looseObject({
 const SUPPORTED_IMAGE = /^(ubuntu|debian|docker|bash)([-:].*)?$/;
 const KUBERNETES_IMAGE = /kube|k3s|k8s|minikube|kind|openshift/i;
 const ASSET_HOSTS = ['host01', 'client'];
+/** Where a sandbox may write: its root filesystem is read-only outside these. */
+export const WRITABLE = ['/root', '/tmp', '/run'];
 
 /** Whether a folder looks like a Killercoda scenario or course (for `labrun serve --labs`). */
 export const KILLERCODA_MARKERS = ['index.json', 'structure.json'] as const;
@@ -150,12 +152,16 @@ async function importScenario(dir: string): Promise<LabDraft> {
         return;
       }
       const target = a.target.replace(/^~(?=\/|$)/, '/root').replace(/\/+$/, '') || '/';
+      if (!WRITABLE.some((w) => target === w || target.startsWith(`${w}/`)))
+        notes.push(`details.assets.${host}[${ai}]: target ${a.target} is outside ${WRITABLE.join(', ')}, the only folders a sandbox can write; its setup will fail there`);
       for (const f of matched) {
         const staged = `.labrun-assets/${files.length}`;
         files.push({ from: path.join(dir, 'assets', f), to: staged });
         const rel = base && f.startsWith(`${base}/`) ? f.slice(base.length + 1) : f;
         const dest = `${target}/${rel}`;
-        assetSetup.push(`install -D -m 0644 ${shq(`/root/${workspace}/${staged}`)} ${shq(dest)}${a.chmod ? ` && chmod ${a.chmod} ${shq(dest)}` : ''}`);
+        // One command per line: setup runs under `set -e`, so a target it cannot write fails the step loudly.
+        assetSetup.push(`install -D -m 0644 ${shq(`/root/${workspace}/${staged}`)} ${shq(dest)}`);
+        if (a.chmod) assetSetup.push(`chmod ${a.chmod} ${shq(dest)}`);
       }
     });
   }
@@ -224,9 +230,9 @@ async function importScenario(dir: string): Promise<LabDraft> {
     }
     if (solve === undefined && answer !== undefined) {
       const a = convertKillercodaMarkdown(answer);
-      const runs = a.solution.length ? a.solution : runBlocks(a.markdown);
+      const runs = a.solution.length ? a.solution : a.runs;
       if (runs.length) solve = `cd ~\n${runs.join('\n')}\n`;
-      step.hints.push(answer.trim());
+      step.hints.push(answer.replace(/\{\{[^}]*\}\}/g, '').trim());
     }
     if (solve === undefined && conv.solution.length) solve = `cd ~\n${conv.solution.join('\n')}\n`;
     if (solve !== undefined) step.solve = solve;
@@ -249,11 +255,6 @@ async function importScenario(dir: string): Promise<LabDraft> {
     notes,
     source: dir,
   };
-}
-
-/** The text of every Run block in labrun markdown (a Katacoda answer's commands). */
-function runBlocks(markdown: string): string[] {
-  return [...markdown.matchAll(/^\s{0,3}(`{3,}|~{3,})\S* run\b.*\n([\s\S]*?)^\s{0,3}\1\s*$/gm)].map((m) => (m[2] ?? '').replace(/\n$/, ''));
 }
 
 /** A value single-quoted for the shell. */
