@@ -192,7 +192,7 @@ function quiz(cs: ChallengeSource, step: DraftStep, issues: LabIssue[], notes: s
   const answers = challenge.answers ?? [];
   const right = (challenge.solution ?? []).map((i) => answers[i]).filter((a): a is string => a !== undefined);
   if (!answers.length || !right.length || right.length !== (challenge.solution ?? []).length) {
-    issues.push(cs.src.issue([...cs.path, challenge.answers ? 'solution' : 'answers'], `quiz '${challenge.slug}' needs 'answers' and a 'solution' listing indexes into them`));
+    issues.push(cs.src.issue([...cs.path, challenge.solution ? 'solution' : 'answers'], `quiz '${challenge.slug}' needs 'answers' and a 'solution' listing indexes into them`));
     return;
   }
   if (right.length > 1) notes.push(`${challenge.slug}: a quiz with several right answers asks for one; '${right[0]}' is required`);

@@ -38,7 +38,8 @@ export class JsonSource {
     const errors: ParseError[] = [];
     // Comments and trailing commas are errors: the platforms these files come from read strict JSON.
     this.root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
-    this.syntaxIssues = errors.map((e) => {
+    // The first error only: the parser's later ones follow from it (as JSON.parse stops at the first).
+    this.syntaxIssues = errors.slice(0, 1).map((e) => {
       const code = printParseErrorCode(e.error);
       return { file, ...this.at(e.offset), message: `JSON: ${SYNTAX_WORDS[code] ?? code}` };
     });
