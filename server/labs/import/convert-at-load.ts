@@ -5,9 +5,9 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { exists } from '../../common.ts';
+import { displayPath, exists } from '../../common.ts';
 import type { LabIssue } from '../yaml-source.ts';
-import { ImportError, type LabDraft } from './draft.ts';
+import { ImportError, slugify, type LabDraft } from './draft.ts';
 import { imageAvailability } from './image-availability.ts';
 import { importInstruqt } from './instruqt.ts';
 import { courseScenarios, importKillercoda } from './killercoda.ts';
@@ -56,7 +56,7 @@ function cacheDir(dir: string, id: string): string {
 export async function convertForLoad(dir: string): Promise<{ labDir?: string; issues: LabIssue[] }> {
   const format = await formatOf(dir);
   if (format === 'killercoda-course') {
-    return { issues: [{ file: path.join(dir, 'structure.json'), line: 1, col: 1, message: 'a course: load its scenario folders (labrun does this for --labs)' }] };
+    return { issues: [{ file: displayPath(path.join(dir, 'structure.json')), line: 1, col: 1, message: 'a course: load its scenario folders (labrun does this for --labs)' }] };
   }
   let drafts: LabDraft[];
   try {
@@ -68,7 +68,8 @@ export async function convertForLoad(dir: string): Promise<{ labDir?: string; is
   const draft = drafts[0];
   if (!draft) return { issues: [{ file: dir, line: 1, col: 1, message: 'nothing to import' }] };
   const images = await imageAvailability(draft.images).catch(() => ({ available: [] as string[], missing: [] }));
-  const out = cacheDir(dir, draft.id);
+  // Like any lab folder, the source folder's name is the lab's id (a track's slug may differ from it).
+  const out = cacheDir(dir, slugify(path.basename(dir), draft.id));
   await writeDraft(draft, out, images.available, { replace: true });
   return { labDir: out, issues: [] };
 }
