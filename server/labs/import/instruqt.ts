@@ -54,7 +54,7 @@ const ConfigSchema = z.looseObject({
 });
 
 /** config.yml sections that need a cloud or a second machine. */
-const CLOUD_SECTIONS = ['aws_accounts', 'gcp_projects', 'azure_subscriptions', 'secrets'];
+const CLOUD_SECTIONS = ['aws_accounts', 'gcp_projects', 'azure_subscriptions'];
 const SCRIPT_KINDS = ['setup', 'check', 'solve', 'cleanup'] as const;
 
 export const INSTRUQT_MARKERS = ['track.yml'] as const;
@@ -226,6 +226,7 @@ async function singleHost(dir: string, issues: LabIssue[]): Promise<{ name: stri
   for (const key of CLOUD_SECTIONS) {
     if (config[key] !== undefined) issues.push(src.issue([key], `${key}: cloud accounts are not supported (a labrun sandbox is one Linux machine with Docker)`));
   }
+  if (config.secrets !== undefined) issues.push(src.issue(['secrets'], 'secrets: labrun has no store for secret values to hand a track; not supported'));
   if (config.virtualmachines?.length) {
     issues.push(src.issue(['virtualmachines'], `virtualmachines (${config.virtualmachines.map((v) => v.name).join(', ')}): virtual machines are not supported; labrun runs one container host`));
   }

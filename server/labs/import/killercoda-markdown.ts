@@ -13,7 +13,10 @@ export interface ConvertedMarkdown {
   markdown: string;
   /** Images the text shows, relative to the scenario folder (`step2/green.png`, `../assets/logo.png`). */
   images: string[];
-  /** Commands of Run blocks inside a `<details>` whose summary says "solution": the step's solve. */
+  /**
+   * The step's solve, from a `<details>` whose summary says "solution": its Run commands, or when it
+   * has none, its shell code blocks (authors often leave the solution's blocks unannotated).
+   */
   solution: string[];
   /** Every Run command (blocks and inline), in order. */
   runs: string[];
@@ -29,6 +32,9 @@ const TRAFFIC_BARE = /(?:https?:\/\/)?\{\{\s*TRAFFIC_HOST\d+_(\d+)\s*\}\}(\/[^\s
 const TRAFFIC_SELECTOR = /\[([^\]]*)\]\(\s*\{\{\s*TRAFFIC_SELECTOR\s*\}\}\s*\)|\{\{\s*TRAFFIC_SELECTOR\s*\}\}/g;
 const MD_IMAGE = /!\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(\s+"[^"]*")?\s*\)/g;
 const HTML_IMAGE = /(<img\b[^>]*?\bsrc\s*=\s*)(["'])([^"']+)\2/gi;
+
+/** Code block languages a solution's unannotated blocks may be run in. */
+const SHELL_LANGS = new Set(['', 'bash', 'sh', 'shell', 'console', 'plain', 'text']);
 
 interface Action {
   run: boolean;
@@ -53,6 +59,7 @@ export function convertKillercodaMarkdown(text: string, mdDir = ''): ConvertedMa
   const notes = new Set<string>();
   const images = new Set<string>();
   const solution: string[] = [];
+  const solutionBlocks: string[] = [];
   const runs: string[] = [];
   const lines = text.replace(/\r\n/g, '\n').split('\n');
   const out: string[] = [];
@@ -137,9 +144,10 @@ export function convertKillercodaMarkdown(text: string, mdDir = ''): ConvertedMa
     out.push(`${indent}${fence}${lang}${flags}`, ...body, `${indent}${fence}`);
     if (a.run) runs.push(body.join('\n'));
     if (a.run && inSolution) solution.push(body.join('\n'));
+    else if (inSolution && SHELL_LANGS.has(lang)) solutionBlocks.push(body.join('\n'));
     i = j;
   }
-  return { markdown: out.join('\n'), images: [...images], solution, runs, notes: [...notes] };
+  return { markdown: out.join('\n'), images: [...images], solution: solution.length ? solution : solutionBlocks, runs, notes: [...notes] };
 }
 
 /** Where an image of the scenario lives in the lab's assets/ (`../x.png` must not climb out of it). */

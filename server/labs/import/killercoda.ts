@@ -55,8 +55,9 @@ const StructureSchema = z.looseObject({
 });
 
 /** Backends a labrun sandbox stands in for: a plain Linux machine with Docker. */
-const SUPPORTED_IMAGE = /^(ubuntu|debian|docker|bash)([-:].*)?$/;
+const SUPPORTED_IMAGE = /^(ubuntu|debian|docker|bash)(\d{4}|[-:].*)?$/;
 const KUBERNETES_IMAGE = /kube|k3s|k8s|minikube|kind|openshift/i;
+const MULTI_MACHINE_IMAGE = /swarm|\dnodes/i;
 const ASSET_HOSTS = ['host01', 'client'];
 /** Where a sandbox may write: its root filesystem is read-only outside these. */
 export const WRITABLE = ['/root', '/tmp', '/run'];
@@ -121,8 +122,10 @@ async function importScenario(dir: string): Promise<LabDraft> {
   const imageid = index.backend?.imageid ?? 'ubuntu';
   if (KUBERNETES_IMAGE.test(imageid)) {
     issues.push(src.issue(['backend', 'imageid'], `backend.imageid '${imageid}' is a Kubernetes environment: not supported (labrun sandboxes are one Linux machine with Docker; supported: ubuntu, ubuntu-4GB, debian, docker)`));
+  } else if (MULTI_MACHINE_IMAGE.test(imageid)) {
+    issues.push(src.issue(['backend', 'imageid'], `backend.imageid '${imageid}' is several machines: not supported (a labrun sandbox is one Linux machine with Docker)`));
   } else if (!SUPPORTED_IMAGE.test(imageid)) {
-    issues.push(src.issue(['backend', 'imageid'], `backend.imageid '${imageid}' is not supported (supported: ubuntu, ubuntu-4GB and other ubuntu-* sizes, debian, docker)`));
+    issues.push(src.issue(['backend', 'imageid'], `backend.imageid '${imageid}' is not supported (supported: ubuntu, ubuntu-4GB and other ubuntu sizes and versions, debian, docker, bash)`));
   }
   for (const key of ['environment', 'interface'] as const) {
     if (index[key]) notes.push(`${key} (${Object.keys(index[key]).join(', ') || 'empty'}): labrun's page is always the lesson beside one terminal; ignored`);
@@ -147,8 +150,9 @@ async function importScenario(dir: string): Promise<LabDraft> {
       const matcher = picomatch(a.file, { dot: true });
       const base = picomatch.scan(a.file).base;
       const matched = assetFiles.filter((f) => matcher(f));
+      // Killercoda skips an asset that matches nothing; so does the import, saying so.
       if (!matched.length) {
-        issues.push(src.issue(['details', 'assets', host, ai, 'file'], `no file in assets/ matches '${a.file}'`));
+        notes.push(`details.assets.${host}[${ai}]: no file in assets/ matches '${a.file}'; skipped`);
         return;
       }
       const target = a.target.replace(/^~(?=\/|$)/, '/root').replace(/\/+$/, '') || '/';
