@@ -97,7 +97,11 @@ export async function loadCatalog(labsDir: string): Promise<Catalog> {
   for (const dir of dirs) {
     const r = await loadLab(dir);
     issues.push(...r.issues);
-    if (r.lab) labs.push(r.lab);
+    if (!r.lab) continue;
+    // Two courses may hold scenarios of the same folder name: the second would shadow the first.
+    const twin = labs.find((l) => l.id === r.lab?.id);
+    if (twin) issues.push({ file: displayPath(dir), line: 1, col: 1, message: `lab id '${r.lab.id}' is also the id of ${displayPath(twin.dir)}: rename one folder` });
+    else labs.push(r.lab);
   }
   if (issues.length) throw new LabError(issues);
   const byId = new Map(labs.map((l) => [l.id, l]));

@@ -198,3 +198,19 @@ test('scripts keep their interpreter and meaning: own file, stdin closed, exit c
   assert.match(asShellScript('echo LABRUN_SCRIPT'), /<<'LABRUN_SCRIPT_'\n/);
   assert.deepEqual(imagesNamedIn('docker run -d -p 80:80 --name web nginx:alpine\ndocker pull redis\n  image: "postgres:16"\n'), ['nginx:alpine', 'redis:latest', 'postgres:16']);
 });
+
+test('a labs folder mixing formats loads as a catalog; a course stands for its scenarios; a source folder alone is a catalog', async () => {
+  const { loadCatalog } = await import('../../server/labs/catalog.ts');
+  const all = await loadCatalog(KC);
+  assert.deepEqual(all.labs.map((l) => l.id), ['first-scenario', 'second-scenario', 'file-basics', 'katacoda-legacy']);
+  const one = await loadCatalog(`${IQ}/legacy-track`);
+  assert.deepEqual(one.labs.map((l) => l.id), ['legacy-track']);
+  const twins = await tempTree({
+    'a/index.json': JSON.stringify({ title: 'A', details: { steps: [{ text: 's.md' }] } }),
+    'a/s.md': 'x',
+    'b/structure.json': JSON.stringify({ items: [{ path: 'a' }] }),
+    'b/a/index.json': JSON.stringify({ title: 'B', details: { steps: [{ text: 's.md' }] } }),
+    'b/a/s.md': 'y',
+  });
+  await assert.rejects(loadCatalog(twins), /lab id 'a' is also the id of/);
+});
