@@ -3,9 +3,12 @@
 // load): every verify/check script fails before its solution and passes after it (the Killercoda
 // verify also needs its step's background to have run). Through HTTP, as a learner meets it: a failed
 // Instruqt check shows the script's FAIL: line as its evidence, and an image is served from the lab.
+// And the import checks the images a scenario names against the recipes and the host engine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { StepResult } from '../../shared/api.ts';
 import { requireDocker } from '../support/require.ts';
@@ -68,4 +71,17 @@ test('a learner checks an imported Instruqt challenge over HTTP: the FAIL: line 
   }
   const anonymous = await fetch(`${server.url}/api/labs/${fx.labId}/assets/assets/tree.png`);
   assert.equal(anonymous.status, 401);
+});
+
+test('labrun import checks the images a scenario names: one a recipe provides is preloaded, a missing one is reported', async (t) => {
+  if (!requireDocker(t)) return;
+  const dir = mkdtempSync(path.join(tmpdir(), 'labrun-import-images-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ title: 'Images', details: { steps: [{ text: 's.md' }] } }));
+  writeFileSync(path.join(dir, 's.md'), '`docker run -d nginx:latest`{{exec}}\n\n```\ndocker run --rm labrun-test-missing/none:1 true\n```{{exec}}\n');
+  const r = spawnSync('bin/labrun', ['import', 'killercoda', dir, '--out', path.join(dir, 'lab')], { encoding: 'utf8', timeout: 180_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /missing image: labrun-test-missing\/none:1 \(not on the host engine, and pulling it failed: /);
+  assert.match(r.stdout, /wrote .*: 1 steps, 0 checks, images nginx:latest/);
+  assert.match(readFileSync(path.join(dir, 'lab', 'lab.yaml'), 'utf8'), /images:\n {2}- nginx:latest\n/);
 });

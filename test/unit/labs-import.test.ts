@@ -196,7 +196,10 @@ test('scripts keep their interpreter and meaning: own file, stdin closed, exit c
   assert.match(asShellScript('#!/usr/bin/env python3\nprint(1)\n'), /\npython3 "\$script" <\/dev\/null \|\| rc=\$\?\n/);
   assert.match(asShellScript('#!/bin/sh\ntrue\n'), /\nbash "\$script"/);
   assert.match(asShellScript('echo LABRUN_SCRIPT'), /<<'LABRUN_SCRIPT_'\n/);
-  assert.deepEqual(imagesNamedIn('docker run -d -p 80:80 --name web nginx:alpine\ndocker pull redis\n  image: "postgres:16"\n'), ['nginx:alpine', 'redis:latest', 'postgres:16']);
+  assert.deepEqual(
+    imagesNamedIn('docker run -d -p 80:80 --name web nginx:alpine\ndocker pull redis\ndocker run --rm -it -v /a:/b busybox:1 sh\ndocker run --network=host $IMG\n  image: "postgres:16"\n'),
+    ['nginx:alpine', 'redis:latest', 'busybox:1', 'postgres:16'],
+  );
 });
 
 test('a labs folder mixing formats loads as a catalog; a course stands for its scenarios; a source folder alone is a catalog', async () => {

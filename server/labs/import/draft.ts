@@ -73,18 +73,34 @@ export function workspaceFor(id: string): string {
   return id.replace(/[^a-z0-9_-]/g, '-').replace(/^[^a-z0-9]+/, '') || 'lab';
 }
 
-const IMAGE_IN_COMMAND = /\bdocker\s+(?:container\s+)?(?:run|create|pull)\s+((?:-{1,2}[\w-]+(?:[ =](?!-)[^\s-][^\s]*)?\s+)*)([a-z0-9][\w.\-/:@]*)/g;
+const DOCKER_RUN = /\bdocker\s+(?:container\s+)?(?:run|create|pull)\s+([^\n;&|`]*)/g;
 const IMAGE_IN_COMPOSE = /^\s*image:\s*["']?([a-z0-9][\w.\-/:@]*)["']?\s*$/gm;
+/** `docker run` options that take no value (so the word after them may be the image). */
+const FLAGS_WITHOUT_VALUE = new Set(['--rm', '--detach', '--interactive', '--tty', '--privileged', '--init', '--read-only', '--publish-all', '--quiet', '--all-tags', '--disable-content-trust', '--no-healthcheck', '--sig-proxy', '--oom-kill-disable']);
+const IMAGE_NAME = /^[a-z0-9][\w.\-/:@]*$/;
 
 /**
  * Image names a scenario's text and scripts use, so the import can say which ones a sandbox would
- * lack. Heuristic: `docker run|create|pull [options] IMAGE` and compose `image:` lines.
+ * lack. Heuristic: the first word after `docker run|create|pull` and its options, and compose `image:` lines.
  */
 export function imagesNamedIn(text: string): string[] {
   const out = new Set<string>();
-  for (const m of text.matchAll(IMAGE_IN_COMMAND)) {
-    const image = m[2];
-    if (image && !image.startsWith('$')) out.add(withTag(image));
+  for (const m of text.matchAll(DOCKER_RUN)) {
+    const words = (m[1] ?? '').trim().split(/\s+/);
+    for (let i = 0; i < words.length; i++) {
+      const w = words[i] ?? '';
+      if (w.startsWith('--')) {
+        if (!w.includes('=') && !FLAGS_WITHOUT_VALUE.has(w)) i++;
+        continue;
+      }
+      // Short options: -d, -it, -dit take no value; -p, -v, -e, -w, … (a last letter that takes one) do.
+      if (w.startsWith('-')) {
+        if (/[pvewlmuhc]$/.test(w) || w === '--name') i++;
+        continue;
+      }
+      if (IMAGE_NAME.test(w)) out.add(withTag(w));
+      break;
+    }
   }
   for (const m of text.matchAll(IMAGE_IN_COMPOSE)) if (m[1]) out.add(withTag(m[1]));
   return [...out];
