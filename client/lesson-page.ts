@@ -22,6 +22,8 @@ const SESSION_POLL_MS = 700;
 const NOTICE_MS = 8000;
 /** How long "Copied" shows on a Copy button. */
 const COPIED_FEEDBACK_MS = 1200;
+/** What Ctrl-C sends on a terminal (ETX): a Run block marked `interrupt` types it first. */
+const CTRL_C = '\x03';
 
 const SANDBOX_STEP_TEXT: Record<string, string> = {
   network: 'creating its network',
@@ -178,7 +180,23 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
     paintProgress();
   };
 
+  /** Types a block into the terminal; `interrupt`: Ctrl-C first, ending what an earlier block left running. */
+  const runInTerminal = (command: string, interrupt: boolean, terminalId?: string): void => {
+    void terminals.run(terminalId, `${interrupt ? CTRL_C : ''}${command.replace(/\n/g, '\r')}\r`);
+  };
+
   const decorateCode = (container: HTMLElement): void => {
+    // Inline commands marked runnable (`<code data-run>`): a small Run button after the code.
+    for (const code of container.querySelectorAll<HTMLElement>('code[data-run]')) {
+      if (code.closest('pre')) continue;
+      const run = h('button', {
+        class: 'code-btn run inline-run',
+        text: '▶',
+        attrs: { type: 'button', 'aria-label': `Run ${code.textContent ?? ''} in terminal`, title: 'Run in terminal' },
+        on: { click: () => runInTerminal(code.textContent ?? '', code.hasAttribute('data-interrupt')) },
+      });
+      code.after(run);
+    }
     for (const pre of container.querySelectorAll('pre')) {
       const code = pre.querySelector('code') ?? pre;
       const text = (): string => (code.textContent ?? '').replace(/\n+$/, '');
@@ -203,7 +221,7 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
             text: '▶ Run',
             attrs: { type: 'button', 'aria-label': pre.hasAttribute('data-terminal') ? `Run in terminal ${pre.getAttribute('data-terminal') ?? ''}` : 'Run in terminal' },
             on: {
-              click: () => void terminals.run(pre.getAttribute('data-terminal') ?? undefined, `${text().replace(/\n/g, '\r')}\r`),
+              click: () => runInTerminal(text(), pre.hasAttribute('data-interrupt'), pre.getAttribute('data-terminal') ?? undefined),
             },
           }),
         );
@@ -226,6 +244,11 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
     const first = content.firstElementChild;
     if (first && /^H[12]$/.test(first.tagName) && first.textContent?.trim() === step.title.trim()) first.remove();
     decorateCode(content);
+    // Relative images are the lab's own (its assets/ folder).
+    for (const img of content.querySelectorAll('img')) {
+      const src = img.getAttribute('src') ?? '';
+      if (src && !/^(?:[a-z][a-z0-9+.-]*:|\/|#)/i.test(src)) img.src = appPath(`/api/labs/${encodeURIComponent(lab.id)}/assets/${src}`);
+    }
 
     const answers = new Map<string, HTMLInputElement>();
     const questions = step.questions.length

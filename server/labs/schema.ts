@@ -169,6 +169,11 @@ export const StepFrontmatterSchema = z.strictObject({
   setup: z.string().optional(),
   /** Shell script that completes the step (used by `labrun test`). */
   solve: z.string().optional(),
+  /**
+   * Typed into the learner's terminal when the step opens (once per sandbox), as if the learner had
+   * typed it: for a lesson that starts by running something where the learner can see it.
+   */
+  foreground: z.string().min(1).optional(),
   hints: z.array(z.string()).default([]),
   questions: z.array(QuestionSchema).default([]),
   checks: z.array(CheckSchema).default([]),
