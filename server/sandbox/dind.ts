@@ -28,6 +28,7 @@ import { copyDisk, createEmptyDisk, diskBinds, mountDisk, unmountDisk } from './
 import { DEFAULT_SANDBOX_ENGINE, copyImage, engineAt, remapIdsOf, type Isolation, type RemapIds } from './engines.ts';
 import { engineExec } from './engine-exec.ts';
 import { GOLDEN_BUILDER_LABEL, ensureGolden } from './golden.ts';
+import { AgentUnavailable, ExecAgent } from './exec-agent.ts';
 import { SANDBOX_IMAGE } from '../images/ensure-images.ts';
 import type { ImageMapping } from '../images/recipe.ts';
 import {
@@ -168,6 +169,8 @@ class DindSandbox implements Sandbox {
   private readonly containerName: string;
   private readonly socketPath: string;
   private readonly inner: Docker;
+  /** Runs the sandbox shell's commands without an Engine API exec each (see exec-agent.ts). */
+  private readonly agent: ExecAgent;
   private destroying: Promise<void> | undefined;
 
   constructor(
@@ -183,6 +186,7 @@ class DindSandbox implements Sandbox {
     this.containerName = resourceName(id);
     this.socketPath = join(runDir(ctx, id), 'docker.sock');
     this.inner = new Docker({ socketPath: this.socketPath });
+    this.agent = new ExecAgent(() => this.container);
   }
 
   private get container(): Docker.Container {
@@ -213,8 +217,13 @@ class DindSandbox implements Sandbox {
       const target = await this.serviceContainer(req.service);
       return engineExec(target, { argv: req.argv, env: req.env, timeoutMs, maxOutputBytes, kill: (pid) => this.killTree(pid) });
     }
-    // The outer engine reports host PIDs, which mean nothing inside the sandbox; coreutils timeout
-    // (in our image) kills the command's whole process group instead.
+    try {
+      return await this.agent.run({ argv: req.argv, workingDir: this.workspacePath, env: req.env, timeoutMs, maxOutputBytes });
+    } catch (err) {
+      if (!(err instanceof AgentUnavailable)) throw err;
+    }
+    // Without the agent: the outer engine reports host PIDs, which mean nothing inside the sandbox;
+    // coreutils timeout (in our image) kills the command's whole process group instead.
     const argv = ['timeout', '--kill-after=1', String(timeoutMs / 1000), ...req.argv];
     const result = await engineExec(this.container, {
       argv,
@@ -338,6 +347,7 @@ class DindSandbox implements Sandbox {
   }
 
   destroy(): Promise<void> {
+    this.agent.close();
     this.destroying ??= removeSandboxResources(this.ctx, this.id).catch((err: unknown) => {
       this.destroying = undefined; // let a later call retry
       throw err;
