@@ -79,7 +79,7 @@ test('commands run at the same time over the one agent, each with its own result
   const results = await Promise.all(
     Array.from({ length: 8 }, (_, i) => sb.exec({ argv: ['sh', '-c', `touch /tmp/overlap/${i}; sleep 0.4; echo ${i} $(ls /tmp/overlap | wc -l)`] })),
   );
-  results.forEach((r, i) => assert.match(r.stdout, new RegExp(`^${i} \\d+\\n$`)));
+  for (const [i, r] of results.entries()) assert.match(r.stdout, new RegExp(`^${i} \\d+\\n$`));
   const seen = Math.max(...results.map((r) => Number(r.stdout.split(' ')[1])));
   assert.ok(seen > 1, 'no command saw another one running: they ran one after another');
 });
