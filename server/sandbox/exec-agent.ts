@@ -124,6 +124,9 @@ export class ExecAgent {
       this.quickDeaths++;
       throw new AgentUnavailable(`the exec agent did not start: ${err instanceof Error ? err.message : String(err)}`);
     }
+    // An idle agent must not keep the process alive (labrun serve keeps sandboxes across a restart,
+    // so their agents outlive the server's work); a pending command's timer does while it runs.
+    (stream as Duplex & { unref?: () => void }).unref?.();
     const startedAt = Date.now();
     const stdout = new LineSink((line) => this.onLine(line));
     const stderr = new CappedCollector(16 * 1024);
