@@ -154,6 +154,11 @@ export const CheckSchema = z.strictObject({
    * vacuous, except with --strict). Prefer a question: an observation step proves itself by an answer.
    */
   passesBeforeSolve: z.string().min(1).optional(),
+  /**
+   * Checks of a step run at the same time; a check that needs what earlier ones did (a file one of
+   * them writes, a container one of them starts) says `serial: true` and starts once they all finished.
+   */
+  serial: z.boolean().optional(),
 });
 export type CheckSpec = z.infer<typeof CheckSchema>;
 
