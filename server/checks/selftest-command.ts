@@ -3,9 +3,8 @@
 // declares `passesBeforeSolve`; with --strict not even then) → solve → every check must PASS. Prints a
 // table and a tally; exit 1 on any failure.
 // The sandbox is destroyed at the end, on error, and on Ctrl-C.
-import path from 'node:path';
 import { commandArgs } from '../cli-args.ts';
-import { findLabDirs, formatIssue, loadLab, sandboxSpec, type Lab, type Step } from '../labs/catalog.ts';
+import { expandLabDirs, findLabDirs, formatIssue, loadLab, sandboxSpec, type Lab, type Step } from '../labs/catalog.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
 import { liveAnswers, runStepChecks, runStepSetup, runStepSolve, type CheckResult } from './run-step.ts';
 
@@ -34,7 +33,7 @@ export async function selftestCommand(argv: string[]): Promise<number> {
   if (typeof args === 'number') return args;
   const stateDir = args.values['state-dir'] || 'data/sandboxes';
   const strict = args.values.strict ?? false;
-  const dirs = args.positionals.map((d) => path.resolve(d));
+  const dirs = await expandLabDirs(args.positionals);
   if (!dirs.length) dirs.push(...(await findLabDirs('labs')));
   if (!dirs.length) return usageError('no labs found (looked for labs/*/lab.yaml)');
 

@@ -1,5 +1,5 @@
 // The JSON API under /api: catalog, one lab with its steps and the learner's progress, the sandbox
-// session's status, the current step, the Check button and past check results. Every body is parsed
+// session's status, the current step, the Check button, past check results and the lab's images. Every body is parsed
 // with zod; the learner comes from the auth middleware (principalOf), never from the request body.
 // A classroom learner sees only their class's lab; only the instructor may read another learner's results.
 import { Router, type Request, type Response } from 'express';
@@ -9,11 +9,14 @@ import type { Isolation } from '../sandbox/engines.ts';
 import type { LearnerSessions } from '../session/learner-sessions.ts';
 import type { Store } from '../store/store.ts';
 import type { LearnerEvent } from '../../shared/classroom-events.ts';
+import type { ActivityDetail } from '../classroom/class-events.ts';
 import { Attempts, LabList, LabView, Progress, SessionStatus, StepResult } from '../../shared/api.ts';
 import { reply } from './reply.ts';
 import { errorMessage, type Logger } from '../log.ts';
 import { HttpError } from './http-error.ts';
 import { principalOf } from './security.ts';
+import { terminalRouter } from './terminal-routes.ts';
+import { sendLabAsset } from './lab-assets.ts';
 
 /** Longest answer accepted to a step question: an IP or a name, never an essay. */
 const MAX_ANSWER_LENGTH = 500;
@@ -26,7 +29,7 @@ export interface ApiContext {
   /** How sandboxes are isolated; the lesson page warns a learner whose sandbox is not. */
   isolation: Isolation;
   /** Tells the classroom what a learner did (opened a step, ran a check). */
-  emit?: (e: LearnerEvent) => void;
+  emit?: (e: LearnerEvent, detail: ActivityDetail) => void;
 }
 
 const CheckBody = z.strictObject({
@@ -111,6 +114,9 @@ export function apiRouter(ctx: ApiContext): Router {
     });
   });
 
+  // Images a lesson shows (the page points relative image paths here).
+  r.get('/labs/:labId/assets/*path', (req, res) => sendLabAsset(labOf(ctx, req, res), req, res));
+
   r.get('/labs/:labId/session', (req, res) => {
     const lab = labOf(ctx, req, res);
     reply(res, SessionStatus, ctx.sessions.status(learnerOf(res), lab.id));
@@ -124,7 +130,7 @@ export function apiRouter(ctx: ApiContext): Router {
     if (!step) throw new HttpError(`currentStep: lab '${lab.id}' has no step '${body.currentStep}'`, 400);
     const before = ctx.store.getProgress(learner, lab.id).currentStep;
     ctx.store.setCurrentStep(learner, lab.id, step.id);
-    if (before !== step.id) ctx.emit?.({ type: 'step-opened', learnerId: learner, stepId: step.id, at: Date.now() });
+    if (before !== step.id) ctx.emit?.({ type: 'step-opened', learnerId: learner, stepId: step.id, at: Date.now() }, { labId: lab.id });
     // Run the step's setup now if the learner has a sandbox (or one is starting); otherwise the
     // terminal's connection starts the sandbox and runs the current step's setup then.
     if (ctx.sessions.status(learner, lab.id).state !== 'none') {
@@ -160,5 +166,6 @@ export function apiRouter(ctx: ApiContext): Router {
     reply(res, Attempts, { learnerId: learner, attempts: ctx.store.attempts(learner, lab.id) });
   });
 
+  r.use(terminalRouter(ctx));
   return r;
 }

@@ -20,7 +20,8 @@ import { SandboxError } from '../sandbox/sandbox.ts';
 import type { LearnerSessions } from '../session/learner-sessions.ts';
 import type { Auth } from '../http/auth.ts';
 import { HttpError } from '../http/http-error.ts';
-import { SIGNED_OUT_PAGE } from '../http/pages.ts';
+import { basePathOf } from '../http/base-path.ts';
+import { signedOutPage } from '../http/pages.ts';
 import { isUpgrade, type WsUpgrades } from '../http/ws-upgrade.ts';
 import { agentFor } from './preview-agent.ts';
 import { expiredPage, noSandboxPage, nothingListensPage, unreachablePage } from './preview-pages.ts';
@@ -93,7 +94,7 @@ export function previewRouter(ctx: PreviewContext): Router {
     if (!target || !lab) throw new HttpError(`no preview at ${req.originalUrl.split('?')[0] ?? ''}`, 404, 'A preview address is /preview/<lab>/<port>/ or /preview/<lab>/<port>@<service>/.');
     const me = ctx.auth.principalOf(req);
     if (!me) {
-      res.status(401).type('html').send(SIGNED_OUT_PAGE);
+      res.status(401).type('html').send(signedOutPage(basePathOf(req)));
       return;
     }
     if (me.member && me.member.labId !== lab.id) throw new HttpError(`your class works on lab '${me.member.labId}', not '${lab.id}'`, 403);
@@ -116,7 +117,7 @@ export function previewRouter(ctx: PreviewContext): Router {
     const lab = ctx.catalog.byId(labId);
     if (!target || !lab) throw new HttpError(`no preview at ${req.originalUrl.split('?')[0] ?? ''}`, 404);
     const verdict = tickets.verify(first.slice(1), lab.id, target);
-    if (verdict === 'expired') return void res.status(403).type('html').send(expiredPage(target));
+    if (verdict === 'expired') return void res.status(403).type('html').send(expiredPage(target, basePathOf(req)));
     if (verdict === 'invalid') throw new HttpError('this preview link is not valid', 403, 'Open the port again from the workspace\'s Ports list.');
     // A browser signed in as some other learner is refused even with the link (it was shared).
     const me = ctx.auth.principalOf(req);
@@ -136,7 +137,7 @@ export function previewRouter(ctx: PreviewContext): Router {
       res.setHeader('Vary', 'Origin');
       return void res.status(204).end();
     }
-    if (!ctx.sessions.has(verdict.learnerId, lab.id)) return void res.status(503).type('html').send(noSandboxPage(lab.id));
+    if (!ctx.sessions.has(verdict.learnerId, lab.id)) return void res.status(503).type('html').send(noSandboxPage(lab.id, basePathOf(req)));
     const sandbox = await ctx.sessions.ensure(verdict.learnerId, lab);
 
     const rest = restParts.join('/');
@@ -159,23 +160,23 @@ export function previewRouter(ctx: PreviewContext): Router {
       });
       return;
     }
-    proxy.web(req, res, options, (err) => answerProxyError(res, target, err, rest, ctx.logger));
+    proxy.web(req, res, options, (err) => answerProxyError(res, target, err, { rest, base: basePathOf(req) }, ctx.logger));
   });
   return r;
 }
 
 /** The app could not be reached: a page that says why, never a bare proxy error. */
-function answerProxyError(res: ServerResponse | Response, target: PreviewTarget, err: unknown, rest: string, logger: Logger): void {
+function answerProxyError(res: ServerResponse | Response, target: PreviewTarget, err: unknown, at: { rest: string; base: string }, logger: Logger): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const refused = err instanceof SandboxError && err.code === 'refused';
-  if (!refused) logger.info({ port: target.port, service: target.service, path: rest, err: errorMessage(err) }, 'preview request failed');
+  if (!refused) logger.info({ port: target.port, service: target.service, path: at.rest, err: errorMessage(err) }, 'preview request failed');
   res.statusCode = 502;
   res.setHeader('Content-Type', 'text/html; charset=utf-8');
   res.setHeader('Cache-Control', 'no-store');
-  res.end(refused ? nothingListensPage(target) : unreachablePage(target, err instanceof SandboxError ? err.message : errorMessage(err)));
+  res.end(refused ? nothingListensPage(target, at.base) : unreachablePage(target, err instanceof SandboxError ? err.message : errorMessage(err), at.base));
 }
 
 /** The entry address of a port's preview, relative to labrun's root (for lesson links and the Ports list). */

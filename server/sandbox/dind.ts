@@ -11,7 +11,6 @@ import type { Duplex } from 'node:stream';
 import { join, posix, resolve } from 'node:path';
 import Docker from 'dockerode';
 import { z } from 'zod';
-import { spawn as spawnPty, type IPty } from 'node-pty';
 import {
   SandboxError,
   type EngineSnapshot,
@@ -31,8 +30,12 @@ import { DEFAULT_SANDBOX_ENGINE, copyImage, engineAt, remapIdsOf, type Isolation
 import { engineExec } from './engine-exec.ts';
 import { NetnsRelay, listenSocketsOf, sandboxProcesses, socketOwners, type NsProcess } from './netns.ts';
 import { GOLDEN_BUILDER_LABEL, ensureGolden } from './golden.ts';
+import { AgentUnavailable, ExecAgent } from './exec-agent.ts';
+import { ExecTerminal } from './exec-terminal.ts';
+import type { PtyLike } from '../terminal/pty.ts';
 import { SANDBOX_IMAGE } from '../images/ensure-images.ts';
 import type { ImageMapping } from '../images/recipe.ts';
+import { resolveImageNames } from '../images/recipes.ts';
 import {
   LABEL,
   SANDBOX_LABEL_VERSION,
@@ -181,6 +184,8 @@ class DindSandbox implements Sandbox {
   private readonly containerName: string;
   private readonly socketPath: string;
   private readonly inner: Docker;
+  /** Runs the sandbox shell's commands without an Engine API exec each (see exec-agent.ts). */
+  private readonly agent: ExecAgent;
   private destroying: Promise<void> | undefined;
   /** One relay per network namespace, by the namespace's id (net:[inode]). */
   private readonly relays = new Map<string, Promise<NetnsRelay>>();
@@ -199,6 +204,7 @@ class DindSandbox implements Sandbox {
     this.containerName = resourceName(id);
     this.socketPath = join(runDir(ctx, id), 'docker.sock');
     this.inner = new Docker({ socketPath: this.socketPath });
+    this.agent = new ExecAgent(() => this.container);
   }
 
   private get container(): Docker.Container {
@@ -229,8 +235,16 @@ class DindSandbox implements Sandbox {
       const target = await this.serviceContainer(req.service);
       return engineExec(target, { argv: req.argv, env: req.env, stdin: req.stdin, timeoutMs, maxOutputBytes, kill: (pid) => this.killTree(pid) });
     }
-    // The outer engine reports host PIDs, which mean nothing inside the sandbox; coreutils timeout
-    // (in our image) kills the command's whole process group instead.
+    // The agent's frames carry no stdin: a command fed input (the editor's save) takes an Engine API exec.
+    if (req.stdin === undefined) {
+      try {
+        return await this.agent.run({ argv: req.argv, workingDir: this.workspacePath, env: req.env, timeoutMs, maxOutputBytes });
+      } catch (err) {
+        if (!(err instanceof AgentUnavailable)) throw err;
+      }
+    }
+    // Without the agent: the outer engine reports host PIDs, which mean nothing inside the sandbox;
+    // coreutils timeout (in our image) kills the command's whole process group instead.
     const argv = ['timeout', '--kill-after=1', String(timeoutMs / 1000), ...req.argv];
     const result = await engineExec(this.container, {
       argv,
@@ -286,26 +300,24 @@ class DindSandbox implements Sandbox {
     return { containers, networks: await this.inner.listNetworks() };
   }
 
-  openTerminal(cols: number, rows: number): IPty {
+  openTerminal(cols: number, rows: number): PtyLike {
     const token = randomBytes(8).toString('hex');
-    const args = ['exec', '-it', '-w', this.workspacePath, '-e', 'TERM=xterm-256color', '-e', `LABRUN_WORKSPACE=${this.workspacePath}`, '-e', `${TERMINAL_ENV}=${token}`, this.containerName, 'bash', '-l'];
-    const pty = spawnPty('docker', args, {
-      name: 'xterm-256color',
+    const terminal = new ExecTerminal({
+      container: this.container,
+      cmd: ['bash', '-l'],
+      env: ['TERM=xterm-256color', `LABRUN_WORKSPACE=${this.workspacePath}`, `${TERMINAL_ENV}=${token}`],
+      workingDir: this.workspacePath,
       cols: Math.max(1, Math.floor(cols)),
       rows: Math.max(1, Math.floor(rows)),
-      encoding: null,
-      env: this.ctx.engineUrl === undefined ? process.env : { ...process.env, DOCKER_HOST: this.ctx.engineUrl },
+      signal: (sig) => void this.signalTerminalSession(token, sig).catch(() => {}),
     });
-    // Killing the docker CLI does not end the shell it started inside (moby#9098): whenever the CLI
-    // exits, end the shell's session too, or every reconnect would leave a shell running.
-    pty.onExit(() => {
-      void this.endTerminalSession(token).catch(() => {});
-    });
-    return pty;
+    // What the shell left running in its session (e.g. `sleep 1000 &`) goes when the shell ends.
+    terminal.onExit(() => void this.signalTerminalSession(token, 'SIGKILL').catch(() => {}));
+    return terminal;
   }
 
-  /** Hangs up (then kills) the session of every process carrying this terminal's token in its environment. */
-  private async endTerminalSession(token: string): Promise<void> {
+  /** Signals the session of every process carrying this terminal's token in its environment. */
+  private async signalTerminalSession(token: string, signal: string): Promise<void> {
     const script = `
       for e in /proc/[0-9]*/environ; do
         if tr '\\0' '\\n' < "$e" 2>/dev/null | grep -qx "${TERMINAL_ENV}=$0"; then
@@ -313,12 +325,9 @@ class DindSandbox implements Sandbox {
           [ -n "$s" ] && sids="$sids $s"
         fi
       done
-      [ -z "$sids" ] && exit 0
-      for s in $sids; do pkill -HUP -s "$s"; done
-      sleep 1
-      for s in $sids; do pkill -KILL -s "$s"; done
+      for s in $sids; do pkill "-$1" -s "$s"; done
       true`;
-    await engineExec(this.container, { argv: ['bash', '-c', script, token], timeoutMs: HOUSEKEEPING_TIMEOUT_MS, maxOutputBytes: 4096, kill: async () => {} });
+    await this.exec({ argv: ['bash', '-c', script, token, signal.replace(/^SIG/, '')], timeoutMs: HOUSEKEEPING_TIMEOUT_MS, maxOutputBytes: 4096 });
   }
 
   async copyIn(hostDir: string, destDir: string): Promise<void> {
@@ -446,6 +455,7 @@ class DindSandbox implements Sandbox {
   destroy(): Promise<void> {
     for (const relay of this.relays.values()) void relay.then((r) => r.dispose(), () => {});
     this.relays.clear();
+    this.agent.close();
     this.destroying ??= removeSandboxResources(this.ctx, this.id).catch((err: unknown) => {
       this.destroying = undefined; // let a later call retry
       throw err;
@@ -682,6 +692,24 @@ export class DindDriver implements SandboxDriver {
    * Restarts (if stopped) and returns the sandboxes whose socket folder lies in this driver's stateDir;
    * one whose daemon does not come back is removed.
    */
+  /** What stops sandboxes being made now (see SandboxDriver.readiness): engines, the sandbox image, the labs' images. */
+  async readiness(labImages: readonly string[]): Promise<string[]> {
+    const problems: string[] = [];
+    const answers = (engine: Docker): Promise<boolean> => engine.ping().then(() => true, () => false);
+    if (!(await answers(this.ctx.engine))) problems.push(`the sandbox engine at ${this.ctx.engineUrl ?? 'the default socket'} does not answer`);
+    if (!(await answers(this.imageEngine))) return [...problems, 'the host Docker engine (where images are kept) does not answer'];
+    const missing = async (image: string): Promise<boolean> => this.imageEngine.getImage(image).inspect().then(() => false, () => true);
+    if (await missing(this.image)) problems.push(`the sandbox image ${this.image} is missing (labrun images builds it)`);
+    let mappings: ImageMapping[];
+    try {
+      mappings = await (this.resolveImages ?? resolveImageNames)([...new Set(labImages)]);
+    } catch (err) {
+      return [...problems, `cannot tell which images the labs need: ${errorMessage(err)}`];
+    }
+    for (const m of mappings) if (await missing(m.hostImage)) problems.push(`the image ${m.hostImage} (for ${m.name}) is missing (labrun images builds it)`);
+    return problems;
+  }
+
   async adoptExisting(): Promise<Sandbox[]> {
     const { engine } = this.ctx;
     const found = await engine.listContainers({ all: true, filters: { label: [`${LABEL.sandbox}=1`] } });

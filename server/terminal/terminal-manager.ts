@@ -22,6 +22,8 @@ export interface TerminalManagerOptions {
 
 export class TerminalManager {
   readonly #sessions = new Map<string, TerminalSession>();
+  /** key → the group it belongs to (a learner's session has several terminals, ended together). */
+  readonly #groups = new Map<string, string>();
   readonly #graceMs: number;
   readonly #scrollbackBytes: number;
   #disposePromise: Promise<void> | undefined;
@@ -31,12 +33,17 @@ export class TerminalManager {
     this.#scrollbackBytes = opts.scrollbackBytes ?? DEFAULT_SCROLLBACK_BYTES;
   }
 
+  /** Terminals live now (a shell in a sandbox, attached or in its reconnect grace). */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
   /**
    * Connects `ws` to the terminal `key`, spawning it with `spawn(cols, rows)` if none is live. Spawn
    * with `encoding: null` so output stays raw bytes. A read-only attach never spawns: with no live
    * terminal it closes with 4404. Never throws; failures close the socket with a reason.
    */
-  attach(ws: WebSocket, key: string, spawn: (cols: number, rows: number) => PtyLike, opts: { readOnly?: boolean; onInput?: () => void } = {}): void {
+  attach(ws: WebSocket, key: string, spawn: (cols: number, rows: number) => PtyLike, opts: { readOnly?: boolean; onInput?: () => void; group?: string } = {}): void {
     const readOnly = opts.readOnly ?? false;
     // A socket that closed while the caller authenticated would never fire 'close' for us, so its
     // terminal would never start its grace timer: refuse it before spawning anything.
@@ -64,11 +71,14 @@ export class TerminalManager {
         graceMs: this.#graceMs,
         scrollbackBytes: this.#scrollbackBytes,
         onEnd: () => {
-          if (this.#sessions.get(key) === created) this.#sessions.delete(key);
+          if (this.#sessions.get(key) !== created) return;
+          this.#sessions.delete(key);
+          this.#groups.delete(key);
         },
       });
       session = created;
       this.#sessions.set(key, session);
+      if (opts.group !== undefined) this.#groups.set(key, opts.group);
     }
     session.attach(ws, readOnly, opts.onInput);
   }
@@ -76,6 +86,17 @@ export class TerminalManager {
   /** Ends the terminal `key` (its shell's whole session), closing its sockets with `closeWith`; no-op if none. */
   async end(key: string, closeWith: CloseWith): Promise<void> {
     await this.#sessions.get(key)?.dispose(closeWith);
+  }
+
+  /** Ends every terminal attached with `group` (a learner's whole session), as end() does. */
+  async endGroup(group: string, closeWith: CloseWith): Promise<void> {
+    const keys = [...this.#groups].filter(([, g]) => g === group).map(([k]) => k);
+    await Promise.all(keys.map((k) => this.end(k, closeWith)));
+  }
+
+  /** Types `text` into the live terminal `key`; false when there is none. */
+  type(key: string, text: string): boolean {
+    return this.#sessions.get(key)?.type(text) ?? false;
   }
 
   /** Whether a live terminal exists for `key` (attached or within its grace period). */
@@ -92,6 +113,7 @@ export class TerminalManager {
   dispose(): Promise<void> {
     this.#disposePromise ??= Promise.all([...this.#sessions.values()].map((s) => s.dispose())).then(() => {
       this.#sessions.clear();
+      this.#groups.clear();
     });
     return this.#disposePromise;
   }
