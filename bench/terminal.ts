@@ -1,6 +1,7 @@
 // Terminal benchmark on the shipped path: `labrun serve` (with its token sign-in, the lesson page and
-// a shell in a real isolated sandbox) next to wetty (npm) serving `docker exec` into a sandbox of the
-// same image, so both pay the same shell path; the stripped harness (bench/terminal/server.ts: labrun's
+// a shell in a real isolated sandbox, reached by an Engine API exec) next to wetty (npm) serving the
+// `docker exec -it` CLI into a sandbox of the same image, so both reach the same shell in the same kind
+// of sandbox; the stripped harness (bench/terminal/server.ts: labrun's
 // TerminalManager and client over a local bash, no express, auth or sandbox) is a third column that
 // isolates the transport. All driven in headless Chromium. Prints keystroke echo latency (p50/p99),
 // render throughput of `seq 1 300000`, Ctrl-C under `yes` to the prompt, and the server's RSS growth
@@ -582,7 +583,7 @@ function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyMs: Map<s
   for (const [label, pick, digits] of rows) {
     console.log(`${label.padEnd(width)}  ${names.map((n) => fmt(results.get(n), pick, digits).padStart(8)).join('  ')}`);
   }
-  console.log('labrun = `labrun serve`, lesson page, shell in an isolated sandbox; wetty = wetty over `docker exec` into a sandbox of the same image; harness = TerminalManager over a local bash, no auth or sandbox');
+  console.log('labrun = `labrun serve`, lesson page, shell in an isolated sandbox (Engine API exec); wetty = wetty running `docker exec -it` into a sandbox of the same image; harness = TerminalManager over a local bash, no auth or sandbox');
   for (const [name, r] of results) {
     if (typeof r === 'string') unmeasured(name, r);
     else {
@@ -615,7 +616,7 @@ function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyMs: Map<s
     // Compared at the printed 0.1 ms: both echo in the next 16.7 ms render frame, and microseconds of
     // timer jitter must not flip the verdict.
     l && w && Number.isFinite(l.echoP50 + w.echoP50) ? Math.round(l.echoP50 * 10) <= Math.round(w.echoP50 * 10) : undefined,
-    `labrun ${l?.echoP50.toFixed(1)} ms, wetty ${w?.echoP50.toFixed(1)} ms, both through docker exec into a sandbox`,
+    `labrun ${l?.echoP50.toFixed(1)} ms, wetty ${w?.echoP50.toFixed(1)} ms, both into a shell in a sandbox of the same image`,
   );
   let why = '';
   const ls = product?.seq ?? [];

@@ -57,7 +57,7 @@ test('killercoda: assets are staged in the workspace and installed to their targ
   const [d] = await importKillercoda(`${KC}/file-basics`);
   assert.deepEqual(d?.files.map((f) => [path.basename(f.from), f.to]), [['first.txt', '.labrun-assets/0'], ['stamp.sh', '.labrun-assets/1']]);
   const setup = d?.steps[0]?.setup ?? '';
-  assert.match(setup, /install -D -m 0644 '\/root\/file-basics\/\.labrun-assets\/0' '\/root\/notes\/first\.txt'\n  chmod \+w '\/root\/notes\/first\.txt'/);
+  assert.match(setup, /install -D -m 0644 '\/root\/file-basics\/\.labrun-assets\/0' '\/root\/notes\/first\.txt'\n {2}chmod \+w '\/root\/notes\/first\.txt'/);
   assert.match(setup, /chmod \+x '\/root\/bin\/stamp\.sh'/);
   assert.match(setup, /rm -rf \/root\/file-basics\/\.labrun-assets/);
   assert.deepEqual(d?.assets.map((a) => a.to), ['images/diagram.png']);
