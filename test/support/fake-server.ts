@@ -11,10 +11,11 @@ import { FakeDriver } from './fake-driver.ts';
 const TOKEN = 'unit-token-0123456789abcdef';
 export const FAKE_LAB = 'declared-pass';
 
-export async function startFakeServer(t: TestContext) {
+/** `extraArgs` are more `labrun serve` options (e.g. --base-path); the URL returned includes the base path. */
+export async function startFakeServer(t: TestContext, extraArgs: string[] = []) {
   const root = mkdtempSync(path.join(tmpdir(), 'lru-'));
   cpSync(path.resolve(import.meta.dirname, '../fixtures/labs', FAKE_LAB), path.join(root, 'labs', FAKE_LAB), { recursive: true });
-  const config = parseConfig(['--port', '0', '--labs', path.join(root, 'labs'), '--data', path.join(root, 'data'), '--token', TOKEN], {});
+  const config = parseConfig(['--port', '0', '--labs', path.join(root, 'labs'), '--data', path.join(root, 'data'), '--token', TOKEN, ...extraArgs], {});
   const driver = new FakeDriver();
   const server = await createServer(config, { driver, adopt: false, log: () => {} });
   t.after(async () => {
