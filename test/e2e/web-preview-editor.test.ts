@@ -105,9 +105,11 @@ test('the workspace in Chromium: ports, preview, editor', { timeout: 900_000 }, 
   await t.test('the lesson\'s port: link opens the same preview', async () => {
     const link = page.locator('.markdown a.port-link[data-port="8080"]');
     await link.waitFor();
+    await page.locator('.ws-tab-label[data-tab^="term:"]').first().click();
     const [tab] = await Promise.all([context.waitForEvent('page'), link.click()]);
     await waitForBody(tab, /Welcome to nginx!/);
     await tab.close();
+    assert.equal(await page.locator('.ws-tab-label[data-tab="ports"]').getAttribute('aria-selected'), 'true', 'the Ports tab came to the front');
   });
 
   await t.test('a page served from the sandbox cannot call labrun\'s API; without the CSP sandbox it could', async () => {
@@ -178,6 +180,9 @@ test('the workspace in Chromium: ports, preview, editor', { timeout: 900_000 }, 
     const editor = page.locator('.editor-host .cm-content');
     await editor.waitFor();
     await page.waitForFunction(() => document.querySelector('.editor-path')?.textContent === 'netsvc.conf');
+    assert.equal(await page.locator('.ws-tab-label[data-tab="editor"]').getAttribute('aria-selected'), 'true', 'the Editor tab came to the front');
+    // The terminals come first in the strip, the Ports and Editor tabs last.
+    assert.deepEqual((await page.locator('.ws-tab-label').evaluateAll((els) => els.map((e) => e.getAttribute('data-tab')))).slice(-2), ['ports', 'editor']);
     assert.match(await editor.innerText(), /listen 9080;/);
     assert.equal((await page.locator('.editor-host .cm-activeLine').innerText()).trim(), 'listen 9080;', 'opened at line 3');
 
