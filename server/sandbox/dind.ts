@@ -372,6 +372,11 @@ class DindSandbox implements Sandbox {
     return targets;
   }
 
+  private freshPortTargets(): Promise<PortTarget[]> {
+    this.targetCache = undefined;
+    return this.portTargets();
+  }
+
   private async scanPortTargets(): Promise<PortTarget[]> {
     const info = await this.container.inspect();
     if (!info.State.Running || !info.State.Pid) {
@@ -400,8 +405,9 @@ class DindSandbox implements Sandbox {
 
   async connectPort(port: number, opts: { service?: string } = {}): Promise<Duplex> {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new SandboxError(`port ${port} is not a TCP port`, 'Use a number from 1 to 65535.');
-    const targets = await this.portTargets();
-    const target = targets.find((t) => t.name === opts.service && t.name !== '');
+    const find = (targets: PortTarget[]): PortTarget | undefined => targets.find((t) => t.name === opts.service && t.name !== '');
+    // A service started since the cached scan (compose up, then the preview at once): scan afresh before saying no.
+    const target = find(await this.portTargets()) ?? find(await this.freshPortTargets());
     if (!target) {
       throw new SandboxError(
         `no running service or container named ${opts.service ?? ''} in your sandbox`,
