@@ -78,7 +78,8 @@ test('behind nginx on /labrun: the seed lab\'s first step and a classroom join w
     await owner.locator('button[data-action="check"]').click();
     await owner.locator('.results.failed').waitFor({ timeout: OUTPUT_TIMEOUT_MS * 3 });
     await owner.locator('.code-block:has(pre[data-run]) button.run').first().click();
-    await waitForText(owner, '.term-host .xterm-rows', /[0-9a-f]{64}/, OUTPUT_TIMEOUT_MS * 2);
+    // The prompt after the id, not the id: `docker run -d` prints the id before it starts the container.
+    await waitForText(owner, '.term-host .xterm-rows', /[0-9a-f]{64}\s*\S*linuxnetworks#/, OUTPUT_TIMEOUT_MS * 2);
     await owner.locator('button[data-action="check"]').click();
     await owner.locator('.results.passed').waitFor({ timeout: OUTPUT_TIMEOUT_MS * 3 });
     assert.equal(await owner.locator('.step-list li.done').count(), 1);

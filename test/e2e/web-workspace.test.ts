@@ -226,7 +226,10 @@ test('the workspace: terminal tabs, keyboard, clipboard and the touch key bar', 
         { timeout: OUTPUT_TIMEOUT_MS },
       );
     };
-    await typeLine(page, 'cat > /tmp/pasted.txt');
+    // The marker prints after bash turned bracketed paste off for the command, so a paste after it
+    // reaches cat as plain text (pasting sooner would still be bracketed: bash's own mode).
+    await typeLine(page, 'echo cat-$((1+1))-ready; cat > /tmp/pasted.txt');
+    await waitForFront(page, /cat-2-ready/);
     await page.keyboard.press('Control+Shift+V');
     await pasted(2);
     await page.keyboard.press('Enter');
@@ -237,8 +240,9 @@ test('the workspace: terminal tabs, keyboard, clipboard and the touch key bar', 
     assert.equal(Buffer.from(got, 'base64').toString(), `${text}\n`, 'what reached the shell is the text, byte for byte');
 
     // A program that turns on bracketed paste (mode 2004) gets the paste bracketed.
-    await typeLine(page, "clear; printf '\\e[?2004h'; cat -v > /tmp/bracketed.txt");
+    await typeLine(page, "clear; printf '\\e[?2004h'; echo bp-$((1+1))-on; cat -v > /tmp/bracketed.txt");
     await page.waitForFunction((sel) => !/gamma "three"/.test(document.querySelector(sel)?.textContent ?? ''), FRONT_ROWS);
+    await waitForFront(page, /bp-2-on/);
     await page.keyboard.press('Control+Shift+V');
     await pasted(1);
     await page.keyboard.press('Enter');
