@@ -10,7 +10,8 @@
 // without allow-same-origin: the page runs in an opaque origin, its requests carry none of labrun's
 // cookies, and it cannot read labrun's API. labrun's cookies are never forwarded to the app and the
 // app cannot set one of them (preview-rewrite.ts). Every redirect labrun writes is relative, so the
-// preview works wherever a reverse proxy mounts labrun.
+// preview works wherever a reverse proxy mounts labrun; the router lives in app-routes.ts, under
+// --base-path, so the cookie paths it writes (req.baseUrl) carry the base path.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router, type Response } from 'express';
 import { createProxyServer } from 'http-proxy-3';
