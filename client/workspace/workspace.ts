@@ -222,9 +222,16 @@ export class Workspace {
       // One tab stop for the strip (roving tabindex); the front tab's own buttons are reachable after it.
       e.label.tabIndex = on ? 0 : -1;
       for (const b of e.buttons) b.tabIndex = on ? 0 : -1;
-      const closable = e.spec.close !== undefined && this.#entries.size > 1;
+      const closable = e.spec.close !== undefined && this.#closableCount() > 1;
       for (const b of e.buttons) if (b.getAttribute('data-action') === 'close') b.hidden = !closable;
     }
+  }
+
+  /** Tabs that offer close: the last of them stays (tools like Ports never count). */
+  #closableCount(): number {
+    let n = 0;
+    for (const e of this.#entries.values()) if (e.spec.close) n++;
+    return n;
   }
 
   #onKey(e: KeyboardEvent): void {
@@ -256,7 +263,7 @@ export class Workspace {
         this.startRename(id);
         break;
       case 'Delete':
-        if (this.#entries.size > 1) void this.close(id);
+        if (this.#closableCount() > 1) void this.close(id);
         break;
       case 'ArrowDown':
         // Into the panel: for a terminal, where the keyboard goes next.
