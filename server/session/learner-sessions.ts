@@ -143,6 +143,11 @@ export class LearnerSessions implements Disposable {
     return this.#sandboxes.ensure(learnerId, lab);
   }
 
+  /** The learner's sandbox for the lab if one is up now, without making one (the instructor's read-only views). */
+  current(learnerId: string, labId: string): Sandbox | undefined {
+    return this.#sandboxes.current(learnerId, labId);
+  }
+
   /** Whether the learner has a sandbox for the lab, or one is being made. */
   has(learnerId: string, labId: string): boolean {
     return this.#sandboxes.has(learnerId, labId);
