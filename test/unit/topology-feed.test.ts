@@ -36,7 +36,12 @@ function open(url: string, headers: Record<string, string>): Promise<Socket | nu
         read++;
         return Promise.resolve(have);
       }
-      return new Promise((done) => waiting.push((f) => ((read = frames.length), done(f))));
+      return new Promise((done) =>
+        waiting.push((f) => {
+          read = frames.length;
+          done(f);
+        }),
+      );
     };
     ws.once('unexpected-response', (_req, res) => {
       resolve(res.statusCode ?? 0);
@@ -57,7 +62,11 @@ test('the learner\'s panel gets the model on connect and again after an engine e
   const { server, driver, cookie, ws } = await startFakeServer(t);
   driver.snapshot = seedSnapshot();
   let linkReads = 0;
-  driver.onExec = (req) => (req.argv[3] === 'links' ? (linkReads++, { stdout: seedLinksOutput() }) : {});
+  driver.onExec = (req) => {
+    if (req.argv[3] !== 'links') return {};
+    linkReads++;
+    return { stdout: seedLinksOutput() };
+  };
   const s = await opened(open(`${ws}/ws/topology?lab=${FAKE_LAB}`, { Origin: server.url, Cookie: cookie }));
   const first = await s.next();
   assert.equal(first.type, 'model');
