@@ -7,7 +7,9 @@ import { topBar } from './catalog-page.ts';
 import { h } from './dom.ts';
 import { appPath } from './paths.ts';
 import { EMPTY_BOARD, cellState, isIdle, isStuck, parseClassEvent, reduceBoard, shortDuration, type BoardState, type LearnerRow } from '../shared/classroom-events.ts';
-import { mountTerminal, type TerminalHandle } from './terminal/mount-terminal.ts';
+import { mountTerminal } from './terminal/mount-terminal.ts';
+import { mountTopology } from './topology/topology-panel.ts';
+import { paneSwitch, type PaneSwitch } from './topology/pane-switch.ts';
 
 /** Failing checks for this long on one step = stuck: long enough to have tried, short enough to help in time. */
 const STUCK_AFTER_MS = 5 * 60_000;
@@ -26,7 +28,7 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
   const info: ClassView = await api.classInfo(classId);
   document.title = `${info.name} · board · labrun`;
   let state: BoardState = EMPTY_BOARD;
-  let watching: { learnerId: string; handle: TerminalHandle } | undefined;
+  let watching: { learnerId: string; handle: PaneSwitch } | undefined;
 
   const title = h('h1', { text: info.name });
   const labLine = h('p', { class: 'lede', text: info.labTitle });
@@ -56,6 +58,8 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
   const extendBtn = h('button', { class: 'button', text: `Extend ${EXTEND_MINUTES} min`, attrs: { type: 'button', 'data-action': 'extend-learner', title: 'Keep this learner\'s sandbox even if idle: their idle clock starts over with extra time' } });
   const endSessionBtn = h('button', { class: 'button', text: 'End session', attrs: { type: 'button', 'data-action': 'end-learner', title: 'Remove this learner\'s sandbox; their progress is kept' } });
   const watchHost = h('div', { class: 'term-host' });
+  const watchTopoHost = h('div', { class: 'topo-host is-hidden-panel' });
+  const watchBar = h('div', { class: 'watch-views' });
   const watchPanel = h(
     'section',
     { class: 'watch-panel is-hidden-panel', attrs: { 'aria-label': 'Learner terminal' } },
@@ -66,7 +70,9 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
       h('span', { class: 'muted', text: 'read-only, live' }),
       h('span', { class: 'watch-actions' }, extendBtn, endSessionBtn, resetBtn, resetSelect, h('button', { class: 'button', text: 'Close', attrs: { type: 'button' }, on: { click: () => stopWatching() } })),
     ),
+    watchBar,
     watchHost,
+    watchTopoHost,
   );
 
   root.replaceChildren(
@@ -158,7 +164,19 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
     resetSelect.replaceChildren(...(state.header?.steps ?? []).map((s, i) => h('option', { attrs: { value: s.id }, text: `${i + 1}. ${s.title}` })));
     if (row.currentStep) resetSelect.value = row.currentStep;
     watchPanel.classList.remove('is-hidden-panel');
-    const handle = mountTerminal(watchHost, { url: wsUrl(`/ws/terminal?lab=${encodeURIComponent(info.labId)}&learner=${encodeURIComponent(row.learnerId)}`) });
+    // The learner's terminal and their network picture, both read-only and live.
+    const handle = paneSwitch(
+      [
+        { id: 'terminal', title: 'Terminal', mount: (el) => mountTerminal(el, { url: wsUrl(`/ws/terminal?lab=${encodeURIComponent(info.labId)}&learner=${encodeURIComponent(row.learnerId)}`) }) },
+        { id: 'topology', title: 'Network', mount: (el) => mountTopology(el, { labId: info.labId, learnerId: row.learnerId }) },
+      ],
+      new Map([
+        ['terminal', watchHost],
+        ['topology', watchTopoHost],
+      ]),
+    );
+    watchBar.replaceChildren(handle.bar);
+    handle.show('terminal');
     watching = { learnerId: row.learnerId, handle };
     paint();
     watchPanel.scrollIntoView({ block: 'nearest', behavior: 'smooth' });

@@ -9,6 +9,8 @@ import { h } from './dom.ts';
 import { appPath } from './paths.ts';
 import { installDivider } from './divider.ts';
 import { mountTerminal, type TerminalHandle, type TerminalStatus } from './terminal/mount-terminal.ts';
+import { mountTopology } from './topology/topology-panel.ts';
+import { paneSwitch } from './topology/pane-switch.ts';
 
 /** How often the page asks for the sandbox's progress while it starts: smooth enough for a seconds counter. */
 const SESSION_POLL_MS = 700;
@@ -47,7 +49,19 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
   const lessonPane = h('section', { class: 'lesson-pane', attrs: { 'aria-label': 'Lesson' } }, h('nav', { class: 'steps', attrs: { 'aria-label': 'Steps' } }, stepList), article);
   const statusLine = h('div', { class: 'term-status', attrs: { role: 'status', 'aria-live': 'polite' } });
   const termHost = h('div', { class: 'term-host' });
-  const terminalPane = h('section', { class: 'terminal-pane', attrs: { 'aria-label': 'Terminal' } }, statusLine, termHost);
+  // ---- topology view beside the terminal (the workspace's tab strip takes these over) ----
+  const topoHost = h('div', { class: 'topo-host is-hidden-panel' });
+  const panes = paneSwitch(
+    [
+      { id: 'terminal', title: 'Terminal', onShow: () => terminal.fit() },
+      { id: 'topology', title: 'Network', mount: (el) => mountTopology(el, { labId: lab.id }) },
+    ],
+    new Map([
+      ['terminal', termHost],
+      ['topology', topoHost],
+    ]),
+  );
+  const terminalPane = h('section', { class: 'terminal-pane', attrs: { 'aria-label': 'Terminal' } }, panes.bar, statusLine, termHost, topoHost);
   const divider = h('div', { class: 'divider', attrs: { role: 'separator', 'aria-orientation': 'vertical', 'aria-label': 'Resize panes', tabindex: '0' } });
   const layout = h('div', { class: 'lesson' }, lessonPane, divider, terminalPane);
   const banner = h('div', { class: 'broadcast-banner is-hidden-panel', attrs: { role: 'status', 'aria-live': 'assertive' } });
@@ -107,6 +121,7 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
     },
   });
   installDivider(layout, divider, () => terminal.fit());
+  panes.show('terminal');
 
   // ---- steps ----
   const paintProgress = (): void => {
@@ -189,6 +204,13 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
     const first = content.firstElementChild;
     if (first && /^H[12]$/.test(first.tagName) && first.textContent?.trim() === step.title.trim()) first.remove();
     decorateCode(content);
+    // A lesson points at the picture with a `topology:` link (see docs/lab-format.md).
+    for (const a of content.querySelectorAll('a[data-panel="topology"]')) {
+      a.addEventListener('click', (e) => {
+        e.preventDefault();
+        panes.show('topology');
+      });
+    }
 
     const answers = new Map<string, HTMLInputElement>();
     const questions = step.questions.length

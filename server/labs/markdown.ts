@@ -1,6 +1,7 @@
 // Renders a step's markdown body to sanitized HTML, once, at load. Fenced code blocks become
 // `<pre data-lang="…" [data-run]><code>…</code></pre>`; the info string `bash run` marks a block runnable
-// (the client gives it a Run button that types its text into the terminal).
+// (the client gives it a Run button that types its text into the terminal). A link to `topology:`
+// becomes `<a data-panel="topology">`, which the lesson page makes open the topology panel.
 import { Marked, type Tokens } from 'marked';
 import createDOMPurify from 'dompurify';
 import { JSDOM } from 'jsdom';
@@ -9,9 +10,17 @@ import { escapeHtml } from '../common.ts';
 const purify = createDOMPurify(new JSDOM('').window);
 
 
+/** The link target that switches the page to the topology panel: `[see the picture](topology:)`. */
+export const TOPOLOGY_LINK = 'topology:';
+
 const marked = new Marked({
   gfm: true,
   renderer: {
+    link(token: Tokens.Link): string | false {
+      if (token.href.trim() !== TOPOLOGY_LINK) return false;
+      // Not a URL the sanitizer keeps: an in-page link the lesson page turns into "show the picture".
+      return `<a href="#topology" class="panel-link" data-panel="topology">${this.parser.parseInline(token.tokens)}</a>`;
+    },
     code(token: Tokens.Code): string {
       const [lang = '', ...flags] = (token.lang ?? '').trim().split(/\s+/);
       const langAttr = lang ? ` data-lang="${escapeHtml(lang)}"` : '';
