@@ -19,11 +19,13 @@ import {
   Me,
   PoolPlan,
   Progress,
+  RecordingList,
   SessionStatus,
   StepResult,
   type LabSummary,
 } from '../shared/api.ts';
 
+export type { RecordingInfo, RecordingList } from '../shared/api.ts';
 export type { CheckResult, ClassView, JoinInfo, LabSummary, LabView, Me, Progress, SessionStatus, StepResult, StepView } from '../shared/api.ts';
 
 export class ApiError extends Error {
@@ -80,7 +82,16 @@ export const api = {
     call(LearnerExtended, `/api/classes/${enc(id)}/learners/${enc(learnerId)}/extend`, { method: 'POST', body: { minutes } }),
   endLearner: (id: string, learnerId: string): Promise<z.infer<typeof LearnerEnded>> =>
     call(LearnerEnded, `/api/classes/${enc(id)}/learners/${enc(learnerId)}/end`, { method: 'POST', body: {} }),
+  setRecording: (id: string, on: boolean): Promise<ClassView> => call(ClassView, `/api/classes/${enc(id)}/recording`, { method: 'POST', body: { on } }),
+  recordings: (labId: string, learnerId?: string): Promise<RecordingList> =>
+    call(RecordingList, `/api/labs/${enc(labId)}/recordings${learnerId ? `?learner=${enc(learnerId)}` : ''}`),
   sizePool: (id: string, size: number, force: boolean): Promise<PoolPlan> => call(PoolPlan, `/api/classes/${enc(id)}/pool`, { method: 'POST', body: { size, force } }),
 };
 
 export { wsUrl } from './paths.ts';
+
+/** Where a recording is read from (the player) or, with `download`, saved as `<id>.cast`. */
+export function recordingUrl(labId: string, id: string, learnerId: string | undefined, download: boolean): string {
+  const q = [learnerId ? `learner=${enc(learnerId)}` : '', download ? 'download' : ''].filter(Boolean).join('&');
+  return appPath(`/api/labs/${enc(labId)}/recordings/${enc(id)}.cast${q ? `?${q}` : ''}`);
+}

@@ -10,6 +10,7 @@ import { EMPTY_BOARD, cellState, isIdle, isStuck, parseClassEvent, reduceBoard, 
 import { mountTerminal } from './terminal/mount-terminal.ts';
 import { mountTopology } from './topology/topology-panel.ts';
 import { paneSwitch, type PaneSwitch } from './topology/pane-switch.ts';
+import { mountRecordingsView } from './recording/recordings-view.ts';
 
 /** Failing checks for this long on one step = stuck: long enough to have tried, short enough to help in time. */
 const STUCK_AFTER_MS = 5 * 60_000;
@@ -37,6 +38,7 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
   const copy = h('button', { class: 'button', text: 'Copy link', attrs: { type: 'button' }, on: { click: () => void navigator.clipboard.writeText(info.joinUrl).then(() => (copy.textContent = 'Copied')) } });
   const joinToggle = h('button', { class: 'button', attrs: { type: 'button', 'data-action': 'toggle-join' } });
   const endBtn = h('button', { class: 'button danger', text: 'End class', attrs: { type: 'button', 'data-action': 'end-class' } });
+  const recordBtn = h('button', { class: 'button', attrs: { type: 'button', 'data-action': 'toggle-recording', title: 'Record every learner\'s terminal (asciicast); learners see that it is on' } });
   const actionError = h('p', { class: 'error-text', attrs: { role: 'alert' } });
 
   const poolInput = h('input', { attrs: { type: 'number', min: '0', max: '500', value: '0', name: 'pool-size', 'aria-label': 'Expected learners' } });
@@ -59,6 +61,7 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
   const endSessionBtn = h('button', { class: 'button', text: 'End session', attrs: { type: 'button', 'data-action': 'end-learner', title: 'Remove this learner\'s sandbox; their progress is kept' } });
   const watchHost = h('div', { class: 'term-host' });
   const watchTopoHost = h('div', { class: 'topo-host is-hidden-panel' });
+  const watchRecHost = h('div', { class: 'rec-host is-hidden-panel' });
   const watchBar = h('div', { class: 'watch-views' });
   const watchPanel = h(
     'section',
@@ -73,6 +76,7 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
     watchBar,
     watchHost,
     watchTopoHost,
+    watchRecHost,
   );
 
   root.replaceChildren(
@@ -84,7 +88,7 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
         'section',
         { class: 'board-head' },
         h('div', { class: 'board-title' }, title, labLine),
-        h('div', { class: 'join-box' }, h('span', { class: 'muted small', text: 'Join code' }), code, h('div', { class: 'join-row' }, link, copy), h('div', { class: 'join-row' }, joinToggle, endBtn), actionError),
+        h('div', { class: 'join-box' }, h('span', { class: 'muted small', text: 'Join code' }), code, h('div', { class: 'join-row' }, link, copy), h('div', { class: 'join-row' }, joinToggle, endBtn), h('div', { class: 'join-row' }, recordBtn), actionError),
         h('div', { class: 'pool-box' }, h('span', { class: 'muted small', text: 'Warm pool' }), h('div', { class: 'join-row' }, poolInput, poolBtn), poolBar, poolText, poolNote),
       ),
       h('section', { class: 'panel' }, h('h2', { text: 'Broadcast' }), broadcastForm, sentList),
@@ -101,8 +105,9 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
   };
   joinToggle.addEventListener('click', () => act(api.setJoinOpen(classId, !(state.header?.joinOpen ?? info.joinOpen))));
   endBtn.addEventListener('click', () => {
-    if (confirm('End the class? Every learner\'s sandbox is removed; their progress is kept.')) act(api.endClass(classId));
+    if (confirm('End the class? Every learner\'s sandbox and terminal recording is removed (download recordings first); their progress is kept.')) act(api.endClass(classId));
   });
+  recordBtn.addEventListener('click', () => act(api.setRecording(classId, !(state.header?.recording ?? info.recording))));
   poolBtn.addEventListener('click', () => {
     const size = Number(poolInput.value);
     poolBtn.disabled = true;
@@ -164,15 +169,18 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
     resetSelect.replaceChildren(...(state.header?.steps ?? []).map((s, i) => h('option', { attrs: { value: s.id }, text: `${i + 1}. ${s.title}` })));
     if (row.currentStep) resetSelect.value = row.currentStep;
     watchPanel.classList.remove('is-hidden-panel');
-    // The learner's terminal and their network picture, both read-only and live.
+    // The learner's terminal and their network picture, both read-only and live; their recordings.
+    let recordings: ReturnType<typeof mountRecordingsView> | undefined;
     const handle = paneSwitch(
       [
         { id: 'terminal', title: 'Terminal', mount: (el) => mountTerminal(el, { url: wsUrl(`/ws/terminal?lab=${encodeURIComponent(info.labId)}&learner=${encodeURIComponent(row.learnerId)}`) }) },
         { id: 'topology', title: 'Network', mount: (el) => mountTopology(el, { labId: info.labId, learnerId: row.learnerId }) },
+        { id: 'recordings', title: 'Recordings', mount: (el) => (recordings = mountRecordingsView(el, info.labId, row.learnerId)), onShow: () => recordings?.refresh() },
       ],
       new Map([
         ['terminal', watchHost],
         ['topology', watchTopoHost],
+        ['recordings', watchRecHost],
       ]),
     );
     watchBar.replaceChildren(handle.bar);
@@ -190,6 +198,10 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
     const ended = (header?.endedAt ?? info.endedAt) !== null;
     joinToggle.textContent = joinOpen ? 'Close joining' : 'Open joining';
     joinToggle.disabled = ended;
+    const recording = header?.recording ?? info.recording;
+    recordBtn.textContent = recording ? '● Recording terminals — stop' : 'Record terminals';
+    recordBtn.classList.toggle('is-recording', recording);
+    recordBtn.disabled = ended;
     endBtn.disabled = ended;
     code.classList.toggle('is-closed', !joinOpen);
     if (ended) title.textContent = `${info.name} (ended)`;

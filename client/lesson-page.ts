@@ -11,6 +11,7 @@ import { installDivider } from './divider.ts';
 import { mountTerminal, type TerminalHandle, type TerminalStatus } from './terminal/mount-terminal.ts';
 import { mountTopology } from './topology/topology-panel.ts';
 import { paneSwitch } from './topology/pane-switch.ts';
+import { recordingBadge } from './recording/recordings-view.ts';
 
 /** How often the page asks for the sandbox's progress while it starts: smooth enough for a seconds counter. */
 const SESSION_POLL_MS = 700;
@@ -44,6 +45,7 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
   let index = Math.max(0, lab.steps.findIndex((s) => s.id === lab.progress.currentStep));
 
   const progressText = h('span', { class: 'topbar-progress' });
+  const recording = recordingBadge(lab.id);
   const stepList = h('ol', { class: 'step-list' });
   const article = h('article', { class: 'step' });
   const lessonPane = h('section', { class: 'lesson-pane', attrs: { 'aria-label': 'Lesson' } }, h('nav', { class: 'steps', attrs: { 'aria-label': 'Steps' } }, stepList), article);
@@ -71,12 +73,12 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
       ? [h('div', { class: 'isolation-warning', attrs: { role: 'note' }, text: 'This sandbox is not isolated from the server: what you run here can affect the machine labrun runs on.' })]
       : [];
   root.replaceChildren(
-    topBar(h('nav', { class: 'crumbs' }, h('a', { attrs: { href: appPath('/') }, text: 'Labs' }), h('span', { class: 'sep', text: '/' }), h('span', { text: lab.title })), progressText),
+    topBar(h('nav', { class: 'crumbs' }, h('a', { attrs: { href: appPath('/') }, text: 'Labs' }), h('span', { class: 'sep', text: '/' }), h('span', { text: lab.title })), recording.el, progressText),
     ...isolationWarning,
     banner,
     layout,
   );
-  void listenForBroadcasts(banner);
+  void listenForBroadcasts(banner, recording.update);
   listenForSessionNotices(banner);
 
   // ---- status line: the sandbox's progress while it starts, then the connection's state ----
@@ -307,8 +309,11 @@ const BROADCAST_RECONNECT_MS = 5000;
 /** When this page loaded: broadcasts sent before it are history, not news. */
 const loadedAt = Date.now();
 
-/** A classroom learner's page shows the instructor's broadcasts in a banner, live over the class's event stream. */
-async function listenForBroadcasts(banner: HTMLElement): Promise<void> {
+/**
+ * A classroom learner's page shows the instructor's broadcasts in a banner, live over the class's
+ * event stream, and whether their terminal is being recorded.
+ */
+async function listenForBroadcasts(banner: HTMLElement, onRecording: (on: boolean) => void): Promise<void> {
   const me = await api.me().catch(() => null);
   if (!me?.class) return;
   const classId = me.class.id;
@@ -317,6 +322,8 @@ async function listenForBroadcasts(banner: HTMLElement): Promise<void> {
     const ws = new WebSocket(wsUrl(`/ws/events?class=${encodeURIComponent(classId)}`));
     ws.onmessage = (ev: MessageEvent<unknown>) => {
       const e = parseClassEvent(typeof ev.data === 'string' ? ev.data : '');
+      // The class header says whether the instructor records this class's terminals.
+      if (e?.type === 'class') onRecording(e.class.recording && e.class.endedAt === null);
       // History replays on every connection: show only what is newer than what this page showed.
       if (e?.type !== 'broadcast' || e.at <= seen) return;
       seen = e.at;

@@ -27,6 +27,8 @@ import { HttpError, errorHandler } from './http-error.ts';
 import type { OriginPolicy } from './origin.ts';
 import { csrfGuard, hostGuard, requireAuth, securityHeaders, tokenExchange, upgradeOriginGuard } from './security.ts';
 import { reply } from './reply.ts';
+import { Recordings } from '../recording/recordings.ts';
+import { recordingRouter } from './recording-routes.ts';
 import { WsUpgrades, upgradesOnlyUnder } from './ws-upgrade.ts';
 import { wsRouter } from './ws-routes.ts';
 
@@ -62,7 +64,7 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   store.ensureLearner(LOCAL_LEARNER);
   const classes = new ClassStore(store.database);
   const events = new ClassEvents(classes);
-  const isolation = config.isolation ?? 'isolated';
+  const recordings = new Recordings({ dataDir: config.dataDir, classes });
   const driver = opts.driver ?? driverFromConfig(config);
   const pool = new WarmPool({
     driver,
@@ -74,15 +76,12 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
     },
   });
   const sessions = new LearnerSessions({
-    driver,
-    store,
-    events,
-    logger,
+    driver, store, events, logger, recorder: recordings,
     idle: { ttlMs: config.idleTtlMs, warningMs: config.idleWarningMs },
     // The local learner never waits for a seat; a classroom learner gets one from the pool when it has any.
     seat: (learnerId, lab) => (learnerId === LOCAL_LEARNER ? undefined : pool.take(learnerId, lab)),
   });
-  const classroom: ClassroomContext = { catalog, store, classes, sessions, events, pool, logger };
+  const classroom: ClassroomContext = { catalog, store, classes, sessions, events, pool, recordings, logger };
   let adopted = 0;
   if (opts.adopt ?? true) {
     adopted = await adoptEarlierSandboxes(classroom).catch((err: unknown) => {
@@ -103,6 +102,7 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   // stop the idle clock, close terminals (1001) and keep sandboxes for the next start; the remaining
   // WebSockets go (the listener's close waits for them); the listener closes; events; the store.
   lifetime.add(toDisposable(() => store.close()));
+  lifetime.add(recordings);
   lifetime.add(events);
   lifetime.add(toDisposable(() => new Promise<void>((resolve) => {
     server.close(() => resolve());
@@ -123,7 +123,7 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   app.use(upgradeOriginGuard(policy, (origin, host) => logger.warn({ origin, host }, 'refused a WebSocket from another origin')));
   app.use(requireAuth(auth), csrfGuard(policy), express.json({ limit: JSON_LIMIT }));
   app.use('/ws', wsRouter({ ...classroom, upgrades }));
-  app.use('/api', classroomRouter(classroom), apiRouter({ catalog, store, sessions, logger, isolation, emit: (e) => events.learner(e) }));
+  app.use('/api', classroomRouter(classroom), recordingRouter(classroom), apiRouter({ catalog, store, sessions, logger, isolation: config.isolation ?? 'isolated', emit: (e) => events.learner(e) }));
   app.use('/api', (req) => {
     throw new HttpError(`no API route ${req.method} ${req.originalUrl}`, 404);
   });

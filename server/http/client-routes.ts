@@ -7,7 +7,7 @@ import express, { Router, type RequestHandler } from 'express';
 import type { Catalog } from '../labs/catalog.ts';
 import { CLIENT_DIR } from './client-bundle.ts';
 import { HttpError } from './http-error.ts';
-import { requireInstructor } from './security.ts';
+import { PLAYER_CONTENT_SECURITY_POLICY, requireInstructor } from './security.ts';
 
 const PUBLIC_ASSETS = ['app.js', 'app.js.map', 'app.css', 'app.css.map'];
 
@@ -37,7 +37,12 @@ export function clientRouter(catalog: Catalog): Router {
   const r = Router();
   r.use(express.static(CLIENT_DIR, { index: false }));
   r.get('/', sendIndex);
-  r.get(['/instructor', '/instructor/classes/:classId'], requireInstructor(), sendIndex);
+  r.get('/instructor', requireInstructor(), sendIndex);
+  // The board plays recordings (see PLAYER_CONTENT_SECURITY_POLICY).
+  r.get('/instructor/classes/:classId', requireInstructor(), (req, res, next) => {
+    res.setHeader('Content-Security-Policy', PLAYER_CONTENT_SECURITY_POLICY);
+    sendIndex(req, res, next);
+  });
   r.get('/labs/:labId', (req, res, next) => {
     if (!catalog.byId(req.params.labId)) throw new HttpError(`no lab '${req.params.labId}'`, 404);
     sendIndex(req, res, next);

@@ -16,6 +16,7 @@ import { errorMessage, silentLogger, type Logger } from '../log.ts';
 import type { Sandbox, SandboxDriver } from '../sandbox/sandbox.ts';
 import type { Store } from '../store/store.ts';
 import { TerminalManager, type TerminalManagerOptions } from '../terminal/terminal-manager.ts';
+import type { TerminalTap } from '../terminal/terminal-session.ts';
 import { ENDED_MESSAGE, RECLAIMED_MESSAGE, leftText, warningMessage, type IdlePolicy } from './idle-policy.ts';
 import { IdleReaper } from './idle-reaper.ts';
 import { LabSessions, type SessionEvent, type SessionState, type SessionStatus } from './lab-sessions.ts';
@@ -53,8 +54,16 @@ export interface SessionEventSink {
   learner(e: LearnerEvent): void;
 }
 
+/** Records learners' terminals (server/recording/): a tap per terminal, told when the learner's step changes. */
+export interface TerminalRecorder {
+  /** A tap for a new terminal of the learner, or undefined when theirs is never recorded. */
+  tap(learnerId: string, labId: string, cols: number, rows: number, stepId: string | undefined): TerminalTap | undefined;
+  mark(learnerId: string, labId: string, stepId: string): void;
+}
+
 export interface LearnerSessionsOptions {
   driver: SandboxDriver;
+  recorder?: TerminalRecorder;
   store: Store;
   events: SessionEventSink;
   idle: IdlePolicy;
@@ -193,6 +202,7 @@ export class LearnerSessions implements Disposable {
       this.#terminals.attach(ws, key, (cols, rows) => sandbox.openTerminal(cols, rows), {
         // Typing is activity; resizes and flow-control acks are not (a streaming `watch` is not a learner).
         onInput: () => this.idle.touch(learnerId, lab.id),
+        tap: (cols, rows) => this.#opts.recorder?.tap(learnerId, lab.id, cols, rows, this.#currentStep(learnerId, lab)?.id),
       });
       const step = this.#currentStep(learnerId, lab);
       if (step) this.openStep(learnerId, lab, step).catch((err: unknown) => this.#logger.warn({ learner: learnerId, lab: lab.id, step: step.id, err: errorMessage(err) }, 'step setup failed'));
@@ -205,6 +215,7 @@ export class LearnerSessions implements Disposable {
 
   /** The learner opened a step: activity, and the step's setup runs once per sandbox. */
   openStep(learnerId: string, lab: Lab, step: Step): Promise<Sandbox> {
+    this.#opts.recorder?.mark(learnerId, lab.id, step.id);
     return this.#sandboxes.openStep(learnerId, lab, step);
   }
 

@@ -64,6 +64,8 @@ const MIGRATIONS: string[] = [
      lab_id TEXT NOT NULL,
      assigned_at INTEGER NOT NULL
    );`,
+  // Terminal recordings (server/recording/): the instructor turns them on per class.
+  `ALTER TABLE classes ADD COLUMN recording INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** How long a writer waits for another connection's lock before failing, instead of failing at once. */

@@ -34,6 +34,11 @@ export class FakePty implements PtyLike {
     for (const fn of this.#data) fn(Buffer.from(text));
   }
 
+  /** Raw output bytes (e.g. half a UTF-8 character). */
+  emitBytes(bytes: Buffer): void {
+    for (const fn of this.#data) fn(bytes);
+  }
+
   write(data: string): void {
     this.written.push(data);
   }
