@@ -1,4 +1,4 @@
-// The web client's files and page routes. Public: the bundle, its stylesheet and source maps (they
+// The web client's files and page routes. Public: the bundle (and its split-off chunks), its stylesheet and source maps (they
 // hold no data, and the sign-in and join pages need them) and the join page. Signed in: the catalog,
 // a lesson, and (instructor only) the instructor pages — all one index.html; the client routes itself.
 import { existsSync } from 'node:fs';
@@ -28,6 +28,8 @@ export function publicClientRouter(): Router {
       res.sendFile(path.join(CLIENT_DIR, file), (err) => err && next());
     });
   }
+  // The bundle's split-off parts (loaded by app.js, the join page's included): code, no data.
+  r.use('/chunks', express.static(path.join(CLIENT_DIR, 'chunks'), { index: false }));
   r.get('/join/:code', sendIndex);
   return r;
 }

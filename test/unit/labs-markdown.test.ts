@@ -31,3 +31,9 @@ test('runnableCommands lists only run blocks, in order', async () => {
   const { runnableCommands } = await import('../../server/labs/markdown.ts');
   assert.deepEqual(runnableCommands('```bash run\na\nb\n```\n\n```bash\nc\n```\n\ntext\n\n```bash run\nd\n```\n'), ['a\nb', 'd']);
 });
+
+test('a link to topology: becomes an in-page link the lesson page turns into "show the picture"; other odd schemes stay removed', () => {
+  const html = renderMarkdown('[see the picture](topology:) and [bad](javascript:alert(1))');
+  assert.match(html, /<a href="#topology" class="panel-link" data-panel="topology">see the picture<\/a>/);
+  assert.doesNotMatch(html, /javascript:/);
+});

@@ -102,3 +102,14 @@ test('recording: off writes nothing; on records the terminal as asciicast v2; ow
   assert.equal((await post(`/api/classes/${cls.id}/end`, {})).status, 200);
   assert.deepEqual(files(recDir), [], 'ending the class removed its recordings');
 });
+
+test('only the board\'s page lets WebAssembly compile (the recording player); no page allows JavaScript eval', async (t) => {
+  const { server, cookie } = await startFakeServer(t);
+  const csp = async (route: string): Promise<string> => (await fetch(`${server.url}${route}`, { headers: { Cookie: cookie } })).headers.get('content-security-policy') ?? '';
+  const board = await csp('/instructor/classes/c0123456789ab');
+  assert.match(board, /script-src 'self' 'wasm-unsafe-eval'(;|$)/);
+  assert.equal(board.replace("'wasm-unsafe-eval'", '').includes('unsafe'), false, 'nothing else is relaxed');
+  for (const route of ['/', `/labs/${FAKE_LAB}`, '/instructor', `/api/labs/${FAKE_LAB}/recordings`]) {
+    assert.match(await csp(route), /script-src 'self'(;|$)/, route);
+  }
+});
