@@ -9,7 +9,7 @@
 // 3. recording overhead on terminal throughput: `seq 1 300000` from a real local bash pty through the
 //    real TerminalManager to a WebSocket client on loopback that acks like the page does, with and
 //    without an asciicast recording of it (no browser: the render side is bench/terminal.ts's).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -141,7 +141,9 @@ async function thirtyLearners(): Promise<void> {
   const driver = new FakeDriver();
   driver.snapshot = seedSnapshot();
   driver.onExec = (req) => (req.argv[3] === 'links' ? { stdout: seedLinksOutput() } : {});
-  const app = await startApp(driver, path.join(ROOT, 'test/fixtures/labs'));
+  const labs = mkdtempSync(path.join(tmpdir(), 'lrb-labs-'));
+  cpSync(path.join(ROOT, 'test/fixtures/labs/declared-pass'), path.join(labs, 'declared-pass'), { recursive: true });
+  const app = await startApp(driver, labs);
   try {
     const owner = { Origin: app.server.url, Cookie: app.cookie, 'Content-Type': 'application/json' };
     const cls = (await (await fetch(`${app.server.url}/api/classes`, { method: 'POST', headers: owner, body: JSON.stringify({ labId: 'declared-pass' }) })).json()) as { joinCode: string };
@@ -175,6 +177,7 @@ async function thirtyLearners(): Promise<void> {
     for (const s of sockets) s.close();
   } finally {
     await app.close();
+    rmSync(labs, { recursive: true, force: true });
   }
 }
 

@@ -76,6 +76,9 @@ export class CastWriter {
   readonly #input: boolean;
   #closed: Promise<void> | undefined;
   #bytes = 0;
+  /** Lines not yet handed to the file: one write per burst, not per pty read (fast output is many reads). */
+  #pending: string[] = [];
+  #flushScheduled = false;
 
   constructor(opts: CastWriterOptions) {
     this.#now = opts.now ?? Date.now;
@@ -103,7 +106,17 @@ export class CastWriter {
     if (this.#closed) return;
     const text = `${JSON.stringify(value)}\n`;
     this.#bytes += text.length;
-    this.#out.write(text);
+    this.#pending.push(text);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#pending.length === 0 || this.#out.destroyed) return;
+    this.#out.write(this.#pending.join(''));
+    this.#pending = [];
   }
 
   #event(code: AsciicastEvent[1], data: string): void {
@@ -133,6 +146,7 @@ export class CastWriter {
     if (!this.#closed) {
       const rest = this.#decoder.end();
       if (rest) this.#event('o', rest);
+      this.#flush();
       this.#closed = new Promise((resolve) => this.#out.end(resolve));
     }
     return this.#closed;
