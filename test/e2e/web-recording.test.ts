@@ -2,7 +2,8 @@
 // class, the learner sees that it is on and works in the terminal (moving to the next step in
 // between), the board plays the recording back with asciinema-player showing the same lines as the
 // live terminal, and the learner's downloaded `.cast` is valid asciicast v2 (header and every event
-// line), carries the step markers, and plays in Debian's `asciinema cat`.
+// line), carries the step markers, and plays in Debian's `asciinema cat`. The board's Network tab
+// shows the same learner's engine, read-only.
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -96,6 +97,12 @@ test('a recorded terminal plays back on the board as it was, and downloads as va
     await waitForLines(teacher, '.rec-player .ap-term-text', live);
     assert.deepEqual(printed(await lines(teacher, '.rec-player .ap-term-text')), live);
     await teacher.screenshot({ path: path.join(ARTIFACTS, 'recording-board-player.png') });
+  });
+
+  await t.test('the board\'s Network tab shows the learner\'s own engine, read-only', async () => {
+    await teacher.locator('.watch-panel .pane-tab[data-view="topology"]').click();
+    // The fixture lab's stack is not up: the learner's engine has no containers, and the panel says so.
+    await teacher.locator('.watch-panel .topo-status', { hasText: 'No containers yet' }).waitFor({ timeout: OUTPUT_TIMEOUT_MS });
   });
 
   await t.test('the learner downloads their own: valid asciicast v2 with step markers, and asciinema cat plays it', async () => {
