@@ -108,11 +108,19 @@ export function toElk(model: TopologyModel): { graph: ElkNode; meta: Map<string,
       const id = `if:${ns.id}:${i.name}`;
       inner.push(node(id, { kind: 'iface', lines: [i.name, ...(i.ip ? [i.ip] : [])], ref: i.name, muted: false }));
     }
-    nsMeta.set(`ns:${ns.id}`, { title: `network namespace of ${ns.owner}`, containers: ns.containers });
+    const title = `network namespace of ${ns.owner}`;
+    nsMeta.set(`ns:${ns.id}`, { title, containers: ns.containers });
     children.push({
       id: `ns:${ns.id}`,
       children: inner,
-      layoutOptions: { 'elk.padding': '[top=28,left=12,bottom=12,right=12]', 'elk.direction': 'DOWN', 'elk.spacing.nodeNode': '10' },
+      layoutOptions: {
+        'elk.padding': '[top=28,left=12,bottom=12,right=12]',
+        'elk.direction': 'DOWN',
+        'elk.spacing.nodeNode': '10',
+        // Wide enough for its title, which ELK does not measure.
+        'elk.nodeSize.constraints': 'MINIMUM_SIZE',
+        'elk.nodeSize.minimum': `(${Math.ceil(title.length * CHAR_W) + 28}, 40)`,
+      },
     });
     const owner = model.containers.find((c) => c.id === ns.id);
     // Without link data (or for an interface with no veth), connect straight to the network.
