@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { chromium, type Page } from 'playwright-core';
 import { outputText, parseAsciicast } from '../../server/recording/asciicast.ts';
 import { asciinemaCat } from '../support/asciinema.ts';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium, requireDocker } from '../support/require.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, requireAsciinema, requireChromium, requireDocker } from '../support/require.ts';
 import { TOKEN, makeFixture, startServer } from '../integration/http-fixture.ts';
 
 const ARTIFACTS = path.resolve('test/artifacts');
@@ -38,7 +38,7 @@ async function waitForLines(page: Page, selector: string, want: string[]): Promi
 }
 
 test('a recorded terminal plays back on the board as it was, and downloads as valid asciicast v2', async (t) => {
-  if (!requireChromium(t) || !requireDocker(t)) return;
+  if (!requireChromium(t) || !requireDocker(t) || !requireAsciinema(t)) return;
   mkdirSync(ARTIFACTS, { recursive: true });
   const fx = makeFixture(t);
   const server = await startServer(t, fx, { reapSandboxes: true });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { DindDriver } from '../../server/sandbox/dind.ts';
 import { LABEL } from '../../server/sandbox/naming.ts';
 import { loadLab } from '../../server/labs/catalog.ts';
-import { requireDocker } from '../support/require.ts';
+import { requireAsciinema, requireDocker } from '../support/require.ts';
 import { outputText, parseAsciicast } from '../../server/recording/asciicast.ts';
 import { asciinemaCat } from '../support/asciinema.ts';
 
@@ -48,7 +48,7 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 }
 
 test('labrun test --strict labs/linux-networks: exit 0, every check fails before and passes after, nothing left behind', { timeout: SELFTEST_TIMEOUT_MS + 30_000 }, async (t) => {
-  if (!requireDocker(t)) return;
+  if (!requireDocker(t) || !requireAsciinema(t)) return;
   const recordDir = mkdtempSync(join(tmpdir(), 'labrun-selftest-cast-'));
   t.after(() => rmSync(recordDir, { recursive: true, force: true }));
   const r = await run(['test', '--strict', '--state-dir', STATE_DIR, '--record', recordDir, 'labs/linux-networks']);

@@ -54,3 +54,13 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
   '--no-first-run',
 ];
+
+/** True when Debian's asciinema (the reference player, for recording tests) is installed; otherwise fails (CI) or skips loudly. */
+export function requireAsciinema(t: TestContext): boolean {
+  try {
+    execFileSync('asciinema', ['--version'], { stdio: 'pipe', timeout: 10_000 });
+    return true;
+  } catch {
+    return missing(t, 'no asciinema command (apt-get install asciinema)');
+  }
+}
