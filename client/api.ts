@@ -1,9 +1,9 @@
 // The browser's side of the JSON API: one function per route, every response parsed with the shared
 // schemas the server builds its answers from (shared/api.ts): the server is another program, so a
 // mismatch shows a clear error instead of undefined in the page.
-import type { z } from 'zod';
 import { appPath } from './paths.ts';
 import {
+  ActiveTab,
   Broadcast,
   ClassList,
   ClassView,
@@ -22,10 +22,14 @@ import {
   RecordingList,
   SessionStatus,
   StepResult,
+  TerminalTab,
+  TerminalTabs,
   type LabSummary,
 } from '../shared/api.ts';
+import type { z } from 'zod';
 
 export type { RecordingInfo, RecordingList } from '../shared/api.ts';
+export type { TerminalTab, TerminalTabs } from '../shared/api.ts';
 export type { CheckResult, ClassView, JoinInfo, LabSummary, LabView, Me, Progress, SessionStatus, StepResult, StepView } from '../shared/api.ts';
 
 export class ApiError extends Error {
@@ -85,6 +89,15 @@ export const api = {
   setRecording: (id: string, on: boolean): Promise<ClassView> => call(ClassView, `/api/classes/${enc(id)}/recording`, { method: 'POST', body: { on } }),
   recordings: (labId: string, learnerId?: string): Promise<RecordingList> =>
     call(RecordingList, `/api/labs/${enc(labId)}/recordings${learnerId ? `?learner=${enc(learnerId)}` : ''}`),
+  terminals: (labId: string, learnerId?: string): Promise<TerminalTabs> =>
+    call(TerminalTabs, `/api/labs/${enc(labId)}/terminals${learnerId === undefined ? '' : `?learner=${enc(learnerId)}`}`),
+  openTerminal: (labId: string, want: { id?: string; title?: string } = {}): Promise<TerminalTab> =>
+    call(TerminalTab, `/api/labs/${enc(labId)}/terminals`, { method: 'POST', body: want }),
+  renameTerminal: (labId: string, id: string, title: string): Promise<TerminalTab> =>
+    call(TerminalTab, `/api/labs/${enc(labId)}/terminals/${enc(id)}`, { method: 'PATCH', body: { title } }),
+  closeTerminal: (labId: string, id: string): Promise<TerminalTabs> => call(TerminalTabs, `/api/labs/${enc(labId)}/terminals/${enc(id)}`, { method: 'DELETE' }),
+  setActiveTab: (labId: string, tab: string, title: string): Promise<z.infer<typeof ActiveTab>> =>
+    call(ActiveTab, `/api/labs/${enc(labId)}/workspace/active`, { method: 'PUT', body: { tab, title } }),
   sizePool: (id: string, size: number, force: boolean): Promise<PoolPlan> => call(PoolPlan, `/api/classes/${enc(id)}/pool`, { method: 'POST', body: { size, force } }),
 };
 

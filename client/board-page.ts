@@ -1,13 +1,15 @@
 // The instructor's live board (/instructor/classes/<id>): the join code and link, the warm pool's
 // progress, a broadcast box, and a grid of learners × steps fed by the class's event stream (no
-// polling): done, current, failing checks, time on the step, idle and stuck. Clicking a learner
-// shows their terminal, live and read-only.
-import { api, wsUrl, type ClassView } from './api.ts';
+// polling): done, current, failing checks, time on the step, idle and stuck, and the workspace tab
+// each learner has in front. Clicking a learner shows their terminal, live and read-only: by default
+// the one they are in, following them as they switch tabs, or any other of their terminals.
+import { api, wsUrl, type ClassView, type TerminalTab } from './api.ts';
+import { DEFAULT_TERMINAL_ID } from '../shared/api.ts';
 import { topBar } from './catalog-page.ts';
 import { h } from './dom.ts';
 import { appPath } from './paths.ts';
-import { EMPTY_BOARD, cellState, isIdle, isStuck, parseClassEvent, reduceBoard, shortDuration, type BoardState, type LearnerRow } from '../shared/classroom-events.ts';
-import { mountTerminal } from './terminal/mount-terminal.ts';
+import { EMPTY_BOARD, terminalOfTab, cellState, isIdle, isStuck, parseClassEvent, reduceBoard, shortDuration, type BoardState, type LearnerRow } from '../shared/classroom-events.ts';
+import { mountTerminal, type TerminalHandle } from './terminal/mount-terminal.ts';
 import { mountTopology } from './topology/topology-panel.ts';
 import { paneSwitch, type PaneSwitch } from './topology/pane-switch.ts';
 import { mountRecordingsView } from './recording/recordings-view.ts';
@@ -25,11 +27,22 @@ const EXTEND_MINUTES = 30;
 
 const SANDBOX_TEXT: Record<string, string> = { none: '—', waiting: 'waiting for a seat', starting: 'starting', ready: 'ready', failed: 'failed', ended: 'ended' };
 
+/** The class's results as downloads (learner, step, done at, attempts, time on step): plain links, the browser saves the file. */
+function resultLinks(classId: string): HTMLElement {
+  const link = (format: 'csv' | 'json', text: string): HTMLElement =>
+    h('a', { class: 'button', text, attrs: { href: appPath(`/api/classes/${encodeURIComponent(classId)}/results.${format}`), download: '', 'data-results': format } });
+  return h('span', { class: 'results-links' }, h('span', { class: 'muted small', text: 'Results' }), link('csv', 'CSV'), link('json', 'JSON'));
+}
+
 export async function renderBoard(root: HTMLElement, classId: string): Promise<void> {
   const info: ClassView = await api.classInfo(classId);
   document.title = `${info.name} · board · labrun`;
   let state: BoardState = EMPTY_BOARD;
-  let watching: { learnerId: string; handle: PaneSwitch } | undefined;
+  let watching: { learnerId: string; terminal: string; handle: TerminalHandle } | undefined;
+  /** Whether the watch view switches terminals when the learner does. */
+  let follow = true;
+  /** The watched learner's tab as last painted, so a switch is seen once. */
+  let lastActiveTab: string | undefined;
 
   const title = h('h1', { text: info.name });
   const labLine = h('p', { class: 'lede', text: info.labTitle });
@@ -60,9 +73,15 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
   const extendBtn = h('button', { class: 'button', text: `Extend ${EXTEND_MINUTES} min`, attrs: { type: 'button', 'data-action': 'extend-learner', title: 'Keep this learner\'s sandbox even if idle: their idle clock starts over with extra time' } });
   const endSessionBtn = h('button', { class: 'button', text: 'End session', attrs: { type: 'button', 'data-action': 'end-learner', title: 'Remove this learner\'s sandbox; their progress is kept' } });
   const watchHost = h('div', { class: 'term-host' });
+  // Beside the watched terminal: the learner's network picture and their recordings (read-only).
   const watchTopoHost = h('div', { class: 'topo-host is-hidden-panel' });
   const watchRecHost = h('div', { class: 'rec-host is-hidden-panel' });
   const watchBar = h('div', { class: 'watch-views' });
+  let views: PaneSwitch | undefined;
+  const watchTab = h('span', { class: 'watch-tab', attrs: { 'data-watch-active': '' } });
+  const watchTerminal = h('select', { attrs: { name: 'watch-terminal', 'aria-label': 'Terminal to watch' } });
+  const followBox = h('input', { attrs: { type: 'checkbox', name: 'follow-tab', checked: '' } });
+  const followLabel = h('label', { class: 'follow', attrs: { title: 'Switch to the terminal the learner switches to' } }, followBox, h('span', { text: 'follow' }));
   const watchPanel = h(
     'section',
     { class: 'watch-panel is-hidden-panel', attrs: { 'aria-label': 'Learner terminal' } },
@@ -71,6 +90,9 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
       { class: 'watch-bar' },
       watchTitle,
       h('span', { class: 'muted', text: 'read-only, live' }),
+      watchTab,
+      watchTerminal,
+      followLabel,
       h('span', { class: 'watch-actions' }, extendBtn, endSessionBtn, resetBtn, resetSelect, h('button', { class: 'button', text: 'Close', attrs: { type: 'button' }, on: { click: () => stopWatching() } })),
     ),
     watchBar,
@@ -92,7 +114,7 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
         h('div', { class: 'pool-box' }, h('span', { class: 'muted small', text: 'Warm pool' }), h('div', { class: 'join-row' }, poolInput, poolBtn), poolBar, poolText, poolNote),
       ),
       h('section', { class: 'panel' }, h('h2', { text: 'Broadcast' }), broadcastForm, sentList),
-      h('section', { class: 'panel' }, h('div', { class: 'board-grid-head' }, h('h2', { text: 'Learners' }), summary), grid),
+      h('section', { class: 'panel' }, h('div', { class: 'board-grid-head' }, h('h2', { text: 'Learners' }), summary, resultLinks(classId)), grid),
       watchPanel,
     ),
   );
@@ -158,10 +180,57 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
   });
 
   const stopWatching = (): void => {
+    views?.dispose();
+    views = undefined;
+    watchBar.replaceChildren();
     watching?.handle.dispose();
     watching = undefined;
+    lastActiveTab = undefined;
     watchPanel.classList.add('is-hidden-panel');
     paint();
+  };
+  /** Connects the watch view to one of the learner's terminals (read-only). */
+  const watchTerminalOf = (learnerId: string, terminal: string): void => {
+    watching?.handle.dispose();
+    const handle = mountTerminal(watchHost, {
+      url: wsUrl(`/ws/terminal?lab=${encodeURIComponent(info.labId)}&learner=${encodeURIComponent(learnerId)}&term=${encodeURIComponent(terminal)}`),
+    });
+    watching = { learnerId, terminal, handle };
+    watchTerminal.value = terminal;
+  };
+  /** The learner's terminals, for the picker; the watched one stays selected. */
+  const loadTerminals = async (learnerId: string): Promise<void> => {
+    const tabs: TerminalTab[] = await api.terminals(info.labId, learnerId).then((t) => t.terminals, () => []);
+    if (watching?.learnerId !== learnerId) return;
+    const ids = new Set(tabs.map((t) => t.id));
+    if (!ids.has(watching.terminal)) tabs.push({ id: watching.terminal, title: `Terminal ${watching.terminal}` });
+    watchTerminal.replaceChildren(...tabs.map((t) => h('option', { attrs: { value: t.id }, text: t.title })));
+    watchTerminal.value = watching.terminal;
+  };
+  watchTerminal.addEventListener('change', () => {
+    if (!watching || watchTerminal.value === watching.terminal) return;
+    // Picking a terminal by hand means: stay on it.
+    follow = false;
+    followBox.checked = false;
+    watchTerminalOf(watching.learnerId, watchTerminal.value);
+  });
+  followBox.addEventListener('change', () => {
+    follow = followBox.checked;
+    lastActiveTab = undefined;
+    paint();
+  });
+  /** Shows the watched learner's tab and, when following, moves to the terminal they are in. */
+  const paintWatchedTab = (): void => {
+    if (!watching) return;
+    const row = state.learners.find((r) => r.learnerId === watching?.learnerId);
+    const active = row?.activeTab ?? null;
+    watchTab.textContent = active ? `in: ${active.title}` : '';
+    watchTab.setAttribute('data-watch-active', active?.tab ?? '');
+    if (!active || active.tab === lastActiveTab) return;
+    lastActiveTab = active.tab;
+    const terminal = terminalOfTab(active.tab);
+    void loadTerminals(watching.learnerId);
+    if (follow && terminal !== null && terminal !== watching.terminal) watchTerminalOf(watching.learnerId, terminal);
   };
   const watch = (row: LearnerRow): void => {
     stopWatching();
@@ -169,11 +238,15 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
     resetSelect.replaceChildren(...(state.header?.steps ?? []).map((s, i) => h('option', { attrs: { value: s.id }, text: `${i + 1}. ${s.title}` })));
     if (row.currentStep) resetSelect.value = row.currentStep;
     watchPanel.classList.remove('is-hidden-panel');
-    // The learner's terminal and their network picture, both read-only and live; their recordings.
+    const terminal = (row.activeTab && terminalOfTab(row.activeTab.tab)) ?? DEFAULT_TERMINAL_ID;
+    watchTerminal.replaceChildren(h('option', { attrs: { value: terminal }, text: `Terminal ${terminal}` }));
+    watchTerminalOf(row.learnerId, terminal);
+    lastActiveTab = row.activeTab?.tab;
+    void loadTerminals(row.learnerId);
     let recordings: ReturnType<typeof mountRecordingsView> | undefined;
-    const handle = paneSwitch(
+    views = paneSwitch(
       [
-        { id: 'terminal', title: 'Terminal', mount: (el) => mountTerminal(el, { url: wsUrl(`/ws/terminal?lab=${encodeURIComponent(info.labId)}&learner=${encodeURIComponent(row.learnerId)}`) }) },
+        { id: 'terminal', title: 'Terminal', onShow: () => watching?.handle.fit() },
         { id: 'topology', title: 'Network', mount: (el) => mountTopology(el, { labId: info.labId, learnerId: row.learnerId }) },
         { id: 'recordings', title: 'Recordings', mount: (el) => (recordings = mountRecordingsView(el, info.labId, row.learnerId)), onShow: () => recordings?.refresh() },
       ],
@@ -183,9 +256,8 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
         ['recordings', watchRecHost],
       ]),
     );
-    watchBar.replaceChildren(handle.bar);
-    handle.show('terminal');
-    watching = { learnerId: row.learnerId, handle };
+    watchBar.replaceChildren(views.bar);
+    views.show('terminal');
     paint();
     watchPanel.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
   };
@@ -205,6 +277,7 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
     endBtn.disabled = ended;
     code.classList.toggle('is-closed', !joinOpen);
     if (ended) title.textContent = `${info.name} (ended)`;
+    paintWatchedTab();
 
     const pool = state.pool;
     if (pool && pool.target > 0 && poolInput.value === '0' && document.activeElement !== poolInput) poolInput.value = String(pool.target);
@@ -236,6 +309,7 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
           {},
           h('th', { text: 'Learner' }),
           h('th', { text: 'Sandbox' }),
+          h('th', { text: 'Tab' }),
           ...steps.map((s, i) => h('th', { class: 'step-col', text: String(i + 1), attrs: { title: s.title } })),
           h('th', { text: 'On step' }),
           h('th', { text: 'Failed checks' }),
@@ -264,6 +338,7 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
               ),
             ),
             h('td', { class: `sandbox-cell is-${r.sandbox}`, text: SANDBOX_TEXT[r.sandbox] ?? r.sandbox }),
+            h('td', { class: 'tab-cell', text: r.activeTab?.title ?? '—', attrs: { 'data-active-tab': r.activeTab?.tab ?? '', title: 'The workspace tab this learner has in front' } }),
             ...steps.map((s) => {
               const cell = cellState(r, s.id);
               const failed = r.failedChecks[s.id] ?? 0;

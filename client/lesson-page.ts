@@ -1,6 +1,8 @@
 // The lesson page: step list, the step's markdown (server-sanitized HTML), Copy/Run buttons on code,
-// questions, the Check button with results, and the learner's terminal beside it with a status line
-// for the sandbox and the connection. The current step is saved on the server, so a reload returns to it.
+// questions, the Check button with results, and the learner's workspace beside it — terminal tabs
+// (and whatever other panels plug into it), a status line for the sandbox and the terminal in front,
+// terminal settings and, on touch screens, a key bar. The current step and the tabs are saved on the
+// server, so a reload returns to them.
 import { api, wsUrl, type LabView, type SessionStatus, type StepView } from './api.ts';
 import { parseClassEvent } from '../shared/classroom-events.ts';
 import { renderResults } from './check-results.ts';
@@ -8,15 +10,22 @@ import { topBar } from './catalog-page.ts';
 import { h } from './dom.ts';
 import { appPath } from './paths.ts';
 import { installDivider } from './divider.ts';
-import { mountTerminal, type TerminalHandle, type TerminalStatus } from './terminal/mount-terminal.ts';
+import type { TerminalStatus } from './terminal/mount-terminal.ts';
+import { TerminalPrefsStore } from './terminal/terminal-prefs.ts';
+import { terminalSettings } from './terminal/terminal-settings.ts';
+import { TerminalTabs } from './workspace/terminal-tabs.ts';
+import { Workspace } from './workspace/workspace.ts';
 import { mountTopology } from './topology/topology-panel.ts';
-import { paneSwitch } from './topology/pane-switch.ts';
 import { recordingBadge } from './recording/recordings-view.ts';
 
 /** How often the page asks for the sandbox's progress while it starts: smooth enough for a seconds counter. */
 const SESSION_POLL_MS = 700;
+/** How long a refused action's message stays in the status line. */
+const NOTICE_MS = 8000;
 /** How long "Copied" shows on a Copy button. */
 const COPIED_FEEDBACK_MS = 1200;
+/** What Ctrl-C sends on a terminal (ETX): a Run block marked `interrupt` types it first. */
+const CTRL_C = '\x03';
 
 const SANDBOX_STEP_TEXT: Record<string, string> = {
   network: 'creating its network',
@@ -50,20 +59,13 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
   const article = h('article', { class: 'step' });
   const lessonPane = h('section', { class: 'lesson-pane', attrs: { 'aria-label': 'Lesson' } }, h('nav', { class: 'steps', attrs: { 'aria-label': 'Steps' } }, stepList), article);
   const statusLine = h('div', { class: 'term-status', attrs: { role: 'status', 'aria-live': 'polite' } });
-  const termHost = h('div', { class: 'term-host' });
-  // ---- topology view beside the terminal (the workspace's tab strip takes these over) ----
-  const topoHost = h('div', { class: 'topo-host is-hidden-panel' });
-  const panes = paneSwitch(
-    [
-      { id: 'terminal', title: 'Terminal', onShow: () => terminal.fit() },
-      { id: 'topology', title: 'Network', mount: (el) => mountTopology(el, { labId: lab.id }) },
-    ],
-    new Map([
-      ['terminal', termHost],
-      ['topology', topoHost],
-    ]),
-  );
-  const terminalPane = h('section', { class: 'terminal-pane', attrs: { 'aria-label': 'Terminal' } }, panes.bar, statusLine, termHost, topoHost);
+  const workspace = new Workspace({
+    label: 'Workspace',
+    onActivate: (tab, title) => void api.setActiveTab(lab.id, tab, title).catch(() => undefined),
+    onError: (message) => showNotice(message),
+  });
+  const prefs = new TerminalPrefsStore();
+  const terminalPane = h('section', { class: 'terminal-pane', attrs: { 'aria-label': 'Workspace' } }, statusLine, workspace.element);
   const divider = h('div', { class: 'divider', attrs: { role: 'separator', 'aria-orientation': 'vertical', 'aria-label': 'Resize panes', tabindex: '0' } });
   const layout = h('div', { class: 'lesson' }, lessonPane, divider, terminalPane);
   const banner = h('div', { class: 'broadcast-banner is-hidden-panel', attrs: { role: 'status', 'aria-live': 'assertive' } });
@@ -85,11 +87,13 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
   let sessionMsg: string | null = 'Starting your sandbox…';
   let terminalMsg: string | null = null;
   let notice: string | undefined;
+  let actionNotice: string | undefined;
   let terminalClosed = false;
   const paintStatus = (): void => {
     const text = sessionMsg ?? terminalMsg;
-    statusLine.replaceChildren(...(text ? [h('span', { text })] : []), ...(notice ? [h('span', { class: 'notice', text: notice })] : []));
-    statusLine.classList.toggle('is-empty', !text && !notice);
+    const notes = [notice, actionNotice].filter((n): n is string => n !== undefined);
+    statusLine.replaceChildren(...(text ? [h('span', { text })] : []), ...notes.map((n) => h('span', { class: 'notice', text: n })));
+    statusLine.classList.toggle('is-empty', !text && notes.length === 0);
     statusLine.classList.toggle('is-error', /could not|failed|lost/i.test(text ?? ''));
   };
   let pollTimer: ReturnType<typeof setTimeout> | undefined;
@@ -111,19 +115,57 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
   };
   paintStatus();
 
-  const terminal: TerminalHandle = mountTerminal(termHost, {
-    url: wsUrl(`/ws/terminal?lab=${encodeURIComponent(lab.id)}`),
-    onStatus: (s: TerminalStatus) => {
-      terminalMsg = terminalStatusText(s);
-      // Closed for good (e.g. the sandbox was stopped): the close reason is the news, not the session's state.
-      terminalClosed = s.state === 'closed';
-      if (terminalMsg === null || terminalClosed) sessionMsg = null;
-      else startPolling();
+  const onTerminalStatus = (s: TerminalStatus | undefined): void => {
+    terminalMsg = s ? terminalStatusText(s) : null;
+    // Closed for good (e.g. the sandbox was stopped): the close reason is the news, not the session's state.
+    terminalClosed = s?.state === 'closed';
+    if (s && (terminalMsg === null || terminalClosed)) sessionMsg = null;
+    else if (s) startPolling();
+    paintStatus();
+  };
+  let noticeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A refused tab action or clipboard access: shown in the status line for a while. */
+  const showNotice = (message: string): void => {
+    actionNotice = message;
+    paintStatus();
+    if (noticeTimer !== undefined) clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(() => {
+      if (actionNotice === message) actionNotice = undefined;
       paintStatus();
-    },
-  });
-  installDivider(layout, divider, () => terminal.fit());
-  panes.show('terminal');
+    }, NOTICE_MS);
+  };
+  const terminals = new TerminalTabs({ labId: lab.id, workspace, prefs, onStatus: onTerminalStatus, onError: showNotice });
+  workspace.addTool(terminalSettings(prefs));
+  const keyBarHost = terminals.keyBar.element;
+  const paintKeyBar = (): void => {
+    keyBarHost.classList.toggle('is-hidden-panel', !prefs.keyBarShown);
+  };
+  prefs.subscribe(paintKeyBar);
+  matchMedia('(pointer: coarse)').addEventListener('change', paintKeyBar);
+  paintKeyBar();
+  terminalPane.append(keyBarHost);
+  // The live picture of the learner's own stack, after their terminal tabs.
+  const TOPOLOGY_TAB = 'topology';
+  terminals
+    .load()
+    .catch((err: unknown) => showNotice(`Could not load your terminal tabs: ${err instanceof Error ? err.message : String(err)}`))
+    .finally(() => {
+      const view = { dispose: (): void => {} };
+      workspace.addPanel({
+        id: TOPOLOGY_TAB,
+        title: 'Network',
+        mount: (el) => {
+          el.classList.add('topo-host');
+          view.dispose = mountTopology(el, { labId: lab.id }).dispose;
+          return view;
+        },
+      });
+    });
+  const fitFront = (): void => {
+    const id = workspace.activeId;
+    if (id !== undefined) workspace.handleOf(id)?.shown?.();
+  };
+  installDivider(layout, divider, fitFront);
 
   // ---- steps ----
   const paintProgress = (): void => {
@@ -157,7 +199,23 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
     paintProgress();
   };
 
+  /** Types a block into the terminal; `interrupt`: Ctrl-C first, ending what an earlier block left running. */
+  const runInTerminal = (command: string, interrupt: boolean, terminalId?: string): void => {
+    void terminals.run(terminalId, `${interrupt ? CTRL_C : ''}${command.replace(/\n/g, '\r')}\r`);
+  };
+
   const decorateCode = (container: HTMLElement): void => {
+    // Inline commands marked runnable (`<code data-run>`): a small Run button after the code.
+    for (const code of container.querySelectorAll<HTMLElement>('code[data-run]')) {
+      if (code.closest('pre')) continue;
+      const run = h('button', {
+        class: 'code-btn run inline-run',
+        text: '▶',
+        attrs: { type: 'button', 'aria-label': `Run ${code.textContent ?? ''} in terminal`, title: 'Run in terminal' },
+        on: { click: () => runInTerminal(code.textContent ?? '', code.hasAttribute('data-interrupt')) },
+      });
+      code.after(run);
+    }
     for (const pre of container.querySelectorAll('pre')) {
       const code = pre.querySelector('code') ?? pre;
       const text = (): string => (code.textContent ?? '').replace(/\n+$/, '');
@@ -180,18 +238,17 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
           h('button', {
             class: 'code-btn run',
             text: '▶ Run',
-            attrs: { type: 'button', 'aria-label': 'Run in terminal' },
+            attrs: { type: 'button', 'aria-label': pre.hasAttribute('data-terminal') ? `Run in terminal ${pre.getAttribute('data-terminal') ?? ''}` : 'Run in terminal' },
             on: {
-              click: () => {
-                terminal.sendInput(`${text().replace(/\n/g, '\r')}\r`);
-                terminal.focus();
-              },
+              click: () => runInTerminal(text(), pre.hasAttribute('data-interrupt'), pre.getAttribute('data-terminal') ?? undefined),
             },
           }),
         );
       }
       const lang = pre.getAttribute('data-lang') ?? '';
-      const bar = h('div', { class: 'code-bar' }, h('span', { class: 'code-lang', text: lang }), actions);
+      const target = pre.getAttribute('data-terminal');
+      const where = target === null ? null : h('span', { class: 'code-terminal', text: /^\d+$/.test(target) ? `terminal ${target}` : target, attrs: { title: 'Run types this into that terminal tab, opening it if needed' } });
+      const bar = h('div', { class: 'code-bar' }, h('span', { class: 'code-lang' }, lang, where), actions);
       const block = h('div', { class: 'code-block' });
       pre.replaceWith(block);
       block.append(bar, pre);
@@ -210,8 +267,13 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
     for (const a of content.querySelectorAll('a[data-panel="topology"]')) {
       a.addEventListener('click', (e) => {
         e.preventDefault();
-        panes.show('topology');
+        workspace.activate(TOPOLOGY_TAB);
       });
+    }
+    // Relative images are the lab's own (its assets/ folder).
+    for (const img of content.querySelectorAll('img')) {
+      const src = img.getAttribute('src') ?? '';
+      if (src && !/^(?:[a-z][a-z0-9+.-]*:|\/|#)/i.test(src)) img.src = appPath(`/api/labs/${encodeURIComponent(lab.id)}/assets/${src}`);
     }
 
     const answers = new Map<string, HTMLInputElement>();
@@ -322,9 +384,9 @@ async function listenForBroadcasts(banner: HTMLElement, onRecording: (on: boolea
     const ws = new WebSocket(wsUrl(`/ws/events?class=${encodeURIComponent(classId)}`));
     ws.onmessage = (ev: MessageEvent<unknown>) => {
       const e = parseClassEvent(typeof ev.data === 'string' ? ev.data : '');
+      // History replays on every connection: show only what is newer than what this page showed.
       // The class header says whether the instructor records this class's terminals.
       if (e?.type === 'class') onRecording(e.class.recording && e.class.endedAt === null);
-      // History replays on every connection: show only what is newer than what this page showed.
       if (e?.type !== 'broadcast' || e.at <= seen) return;
       seen = e.at;
       if (e.at < loadedAt) return;

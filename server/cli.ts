@@ -7,6 +7,7 @@ commands:
   validate [LAB_DIR...]                                   check lab files; prints file:line:col: message
   test [LAB_DIR...]                                       self-test labs: checks fail before solve, pass after
   images [--labs DIR]                                     make sure every image the labs use exists locally
+  export --class ID [--format csv|json] [--data DIR]      print a class's results (learner, step, done at, attempts, time)
 
 Run 'labrun <command> --help' for a command's options.`;
 
@@ -17,6 +18,7 @@ const commands: Record<string, () => Promise<Command>> = {
   validate: async () => (await import('./labs/validate-command.ts')).validateCommand,
   test: async () => (await import('./checks/selftest-command.ts')).selftestCommand,
   images: async () => (await import('./images/images-command.ts')).imagesCommand,
+  export: async () => (await import('./classroom/export-command.ts')).exportCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

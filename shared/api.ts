@@ -9,6 +9,29 @@ export type ErrorBody = z.infer<typeof ErrorBody>;
 
 export const Health = z.object({ ok: z.literal(true) });
 
+/**
+ * Terminal tabs of a learner's session in a lab. An id is short and URL-safe (`&term=<id>` on the
+ * terminal socket, `terminal=<id>` on a code block); the first terminal is '1', so a client that
+ * names none gets it.
+ */
+export const TERMINAL_ID_RE = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+export const DEFAULT_TERMINAL_ID = '1';
+/** Shells per learner and lab: enough for a server, a client and a watcher, few enough that 60 learners stay cheap. */
+export const MAX_TERMINALS = 6;
+/** A tab's title fits the strip. */
+export const MAX_TAB_TITLE = 40;
+export const TerminalTab = z.object({ id: z.string(), title: z.string() });
+export type TerminalTab = z.infer<typeof TerminalTab>;
+/** The workspace tab a learner has in front (a terminal's id is `term:<id>`). */
+export const ActiveTab = z.object({ tab: z.string(), title: z.string() });
+export const TerminalTabs = z.object({
+  terminals: z.array(TerminalTab),
+  /** The tab the learner last reported as in front, if any. */
+  active: ActiveTab.nullable(),
+  limit: z.number(),
+});
+export type TerminalTabs = z.infer<typeof TerminalTabs>;
+
 /** A learner's sandbox for a lab, as the session owner reports it (the board adds 'ended'). */
 export const SessionState = z.enum(['none', 'waiting', 'starting', 'ready', 'failed']);
 export type SessionState = z.infer<typeof SessionState>;
@@ -184,3 +207,31 @@ export const PoolPlan = z.object({
   status: PoolStatus,
 });
 export type PoolPlan = z.infer<typeof PoolPlan>;
+
+/** GET /readyz: whether new learners can get a sandbox now, and if not, why (503). */
+export const Readiness = z.object({ ready: z.boolean(), problems: z.array(z.string()) });
+export type Readiness = z.infer<typeof Readiness>;
+
+/** Where a learner is on one step of a class's lab, as the results export lists it. */
+export const StepState = z.enum(['done', 'current', 'not started']);
+export const LearnerStepResult = z.object({
+  stepNumber: z.number(),
+  stepId: z.string(),
+  stepTitle: z.string(),
+  state: StepState,
+  /** When the step's checks first passed (ISO 8601), or null. */
+  doneAt: z.string().nullable(),
+  attempts: z.number(),
+  failedAttempts: z.number(),
+  /** From the learner's previous finished step (or joining) to this one's first pass, in seconds; null until done. */
+  timeOnStepSeconds: z.number().nullable(),
+});
+export type LearnerStepResult = z.infer<typeof LearnerStepResult>;
+
+/** GET /api/classes/:id/results.json (and `labrun export --format json`): a class's results. */
+export const ClassResults = z.object({
+  class: z.object({ id: z.string(), name: z.string(), labId: z.string(), labTitle: z.string(), createdAt: z.string(), endedAt: z.string().nullable() }),
+  steps: z.array(z.object({ id: z.string(), title: z.string() })),
+  learners: z.array(z.object({ learnerId: z.string(), name: z.string(), joinedAt: z.string(), steps: z.array(LearnerStepResult) })),
+});
+export type ClassResults = z.infer<typeof ClassResults>;

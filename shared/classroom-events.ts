@@ -33,6 +33,8 @@ export const ClassEvent = z.discriminatedUnion('type', [
   // What happened to a learner's session that the learner must be told: an idle warning, their idle
   // sandbox stopped, the instructor extended or ended it. Goes to the board and to that learner's page.
   z.object({ type: z.literal('session'), learnerId: z.string(), kind: SessionNoticeKind, message: z.string(), at: z.number() }),
+  // The workspace tab the learner has in front: `term:<id>` for a terminal, another panel's id otherwise.
+  z.object({ type: z.literal('tab'), learnerId: z.string(), tab: z.string(), title: z.string(), at: z.number() }),
 ]);
 export type ClassEvent = z.infer<typeof ClassEvent>;
 /** Events about one learner (the ones the board folds into a row). */
@@ -63,7 +65,17 @@ export interface LearnerRow {
   failingSince: number | null;
   lastActivity: number;
   sandbox: SandboxState;
+  /** The workspace tab the learner has in front, as their page last reported it. */
+  activeTab: { tab: string; title: string } | null;
 }
+
+/** The terminal id of a workspace tab id (`term:2` → '2'); null for other panels. */
+export function terminalOfTab(tab: string): string | null {
+  return tab.startsWith(TERMINAL_TAB_PREFIX) ? tab.slice(TERMINAL_TAB_PREFIX.length) : null;
+}
+
+/** Workspace tab ids of terminals are this prefix and the terminal's id. */
+export const TERMINAL_TAB_PREFIX = 'term:';
 
 export interface BoardState {
   header: ClassHeader | null;
@@ -99,7 +111,7 @@ export function reduceBoard(state: BoardState, e: ClassEvent): BoardState {
         ...state,
         learners: [
           ...state.learners,
-          { learnerId: e.learnerId, name: e.name, joinedAt: e.at, currentStep: null, stepSince: null, done: [], failedChecks: {}, failingSince: null, lastActivity: e.at, sandbox: 'none' },
+          { learnerId: e.learnerId, name: e.name, joinedAt: e.at, currentStep: null, stepSince: null, done: [], failedChecks: {}, failingSince: null, lastActivity: e.at, sandbox: 'none', activeTab: null },
         ],
       };
     case 'step-opened':
@@ -119,6 +131,9 @@ export function reduceBoard(state: BoardState, e: ClassEvent): BoardState {
       return updateRow(state, e.learnerId, (r) => (r.done.includes(e.stepId) ? r : { ...r, done: [...r.done, e.stepId], lastActivity: Math.max(r.lastActivity, e.at) }));
     case 'sandbox':
       return updateRow(state, e.learnerId, (r) => ({ ...r, sandbox: e.state }));
+    case 'tab':
+      // Switching tabs is not progress: the idle clock of the board is about steps and checks.
+      return updateRow(state, e.learnerId, (r) => ({ ...r, activeTab: { tab: e.tab, title: e.title } }));
     case 'session':
       // The 'sandbox' events that follow carry the state; an extension is the instructor's, not the learner's, activity.
       return state;

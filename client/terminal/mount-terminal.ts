@@ -1,7 +1,9 @@
 // The browser side of the terminal: an xterm.js terminal wired to the server's WebSocket with the
 // protocol in shared/protocol.ts. Renders raw output bytes, acknowledges them once rendered (flow
 // control), sends keystrokes and size changes, and reconnects by itself with exponential backoff,
-// reporting every state change through onStatus so the page can say what is going on.
+// reporting every state change through onStatus so the page can say what is going on. Clipboard:
+// Ctrl+Shift+C copies the selection (and, as an option, selecting copies), Ctrl+Shift+V and the
+// browser's context menu paste through xterm's paste path, so bracketed paste (mode 2004) is honoured.
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import { WebLinksAddon } from '@xterm/addon-web-links';
@@ -19,6 +21,8 @@ import {
 /** First retry soon (a server restart takes about a second), then back off so a dead server is not hammered. */
 const RETRY_INITIAL_MS = 500;
 const RETRY_MAX_MS = 8_000;
+/** Run presses kept while a terminal connects; more is someone clicking Run over and over. */
+const MAX_PENDING_INPUTS = 16;
 /** Lines kept for scrolling back in the browser; xterm's default of 1000 is short for build logs. */
 const SCROLLBACK_LINES = 5_000;
 
@@ -30,8 +34,22 @@ export type TerminalStatus =
   | { state: 'closed'; code: number; reason: string };
 
 export interface TerminalHandle {
-  /** Types text into the terminal as if the user had (e.g. the Run button); ignored while read-only. */
+  /**
+   * Types text into the terminal as if the user had (e.g. the Run button); ignored while read-only.
+   * Text sent before the connection is open waits for it (a Run into a tab just opened).
+   */
   sendInput(text: string): void;
+  /** Sends keys as typed (the key bar): dropped while the connection is down, like keystrokes. */
+  sendKeys(bytes: string): void;
+  /** Pastes text the way xterm pastes (newlines as Enter, bracketed when the program asked for it). */
+  paste(text: string): void;
+  /** Copies the selection to the clipboard; false when nothing is selected or the browser refused. */
+  copySelection(): Promise<boolean>;
+  /** Pastes the clipboard's text; false when the browser refused to read it. */
+  pasteClipboard(): Promise<boolean>;
+  /** Whether the program asked for application cursor keys (arrows then send ESC O A, not ESC [ A). */
+  readonly applicationCursorKeys: boolean;
+  setScreenReaderMode(on: boolean): void;
   focus(): void;
   /** Refits the terminal to its element, e.g. after a layout change that ResizeObserver cannot see. */
   fit(): void;
@@ -41,6 +59,16 @@ export interface TerminalHandle {
 export interface MountTerminalOptions {
   url: string;
   onStatus?: (s: TerminalStatus) => void;
+  /** xterm's screen-reader mode: output is mirrored into a live region assistive technology reads. */
+  screenReaderMode?: boolean;
+  /** Read on every selection change: whether selecting text copies it. */
+  copyOnSelect?: () => boolean;
+  /** What the user types passes through here first (the key bar's sticky Ctrl and Alt). */
+  transformInput?: (data: string) => string;
+  /** Ctrl+Shift+Up: the user wants the keyboard out of the terminal (Tab is the shell's there). */
+  onLeave?: () => void;
+  /** The browser refused a clipboard access; the page says so. */
+  onClipboardError?: (message: string) => void;
 }
 
 export function mountTerminal(el: HTMLElement, opts: MountTerminalOptions): TerminalHandle {
@@ -52,6 +80,7 @@ export function mountTerminal(el: HTMLElement, opts: MountTerminalOptions): Term
     // At 1.0 the underscore of DejaVu Sans Mono falls below the cell and is clipped (LABRUN_MARK
     // rendered as "LABRUN MARK"); a little more height keeps it visible.
     lineHeight: 1.15,
+    screenReaderMode: opts.screenReaderMode ?? false,
   });
   const fitAddon = new FitAddon();
   term.loadAddon(fitAddon);
@@ -67,6 +96,8 @@ export function mountTerminal(el: HTMLElement, opts: MountTerminalOptions): Term
   let readOnly = false;
   let exited = false;
   let disposed = false;
+  /** Input typed or Run before the socket is open (or while it reconnects), sent once it is. */
+  let pending: string[] = [];
 
   const report = (s: TerminalStatus): void => opts.onStatus?.(s);
 
@@ -95,6 +126,8 @@ export function mountTerminal(el: HTMLElement, opts: MountTerminalOptions): Term
         readOnly = frame.readOnly;
         term.options.disableStdin = readOnly;
         sendResize();
+        if (!readOnly) for (const text of pending.splice(0)) sendNow(text);
+        pending = [];
         report({ state: 'open', resumed: frame.resumed, readOnly });
         return;
       case 'exit':
@@ -142,16 +175,60 @@ export function mountTerminal(el: HTMLElement, opts: MountTerminalOptions): Term
     };
   };
 
-  const sendText = (text: string): void => {
+  const sendNow = (text: string): void => {
+    for (let i = 0; i < text.length; i += MAX_INPUT_CHARS) send({ type: 'input', data: text.slice(i, i + MAX_INPUT_CHARS) });
+  };
+  /** Keystrokes: to the shell if connected; typed while the connection is down they are dropped, as before. */
+  const sendText = (text: string, queue = false): void => {
     if (readOnly) return;
     if (exited && socket === undefined) {
       connect();
       return;
     }
-    for (let i = 0; i < text.length; i += MAX_INPUT_CHARS) send({ type: 'input', data: text.slice(i, i + MAX_INPUT_CHARS) });
+    if (socket?.readyState === WebSocket.OPEN && attempt === 0) sendNow(text);
+    // Only a Run waits for the connection: replaying keys typed blind into a reconnected shell would surprise.
+    else if (queue && pending.length < MAX_PENDING_INPUTS) pending.push(text);
   };
 
-  const dataListener = term.onData(sendText);
+  const copySelection = async (): Promise<boolean> => {
+    const text = term.getSelection();
+    if (!text) return false;
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch (err) {
+      opts.onClipboardError?.(`Copy was refused by the browser (${err instanceof Error ? err.message : String(err)}); use the context menu's Copy.`);
+      return false;
+    }
+  };
+  const pasteClipboard = async (): Promise<boolean> => {
+    try {
+      const text = await navigator.clipboard.readText();
+      if (text) term.paste(text);
+      return true;
+    } catch (err) {
+      opts.onClipboardError?.(`Paste was refused by the browser (${err instanceof Error ? err.message : String(err)}); use the context menu's Paste or Ctrl+V.`);
+      return false;
+    }
+  };
+  term.attachCustomKeyEventHandler((ev: KeyboardEvent): boolean => {
+    if (ev.type !== 'keydown' || !ev.ctrlKey || !ev.shiftKey || ev.altKey || ev.metaKey) return true;
+    const key = ev.key.toLowerCase();
+    if (key === 'c' || key === 'v' || ev.key === 'ArrowUp') {
+      // The browser's own Ctrl+Shift+V would paste a second time through the textarea.
+      ev.preventDefault();
+      if (key === 'c') void copySelection();
+      else if (key === 'v') void pasteClipboard();
+      else opts.onLeave?.();
+      return false;
+    }
+    return true;
+  });
+  const selectionListener = term.onSelectionChange(() => {
+    if (opts.copyOnSelect?.() && term.hasSelection()) void copySelection();
+  });
+
+  const dataListener = term.onData((data) => sendText(opts.transformInput ? opts.transformInput(data) : data));
   const resizeListener = term.onResize(sendResize);
   let fitFrame: number | undefined;
   const fit = (): void => {
@@ -172,7 +249,17 @@ export function mountTerminal(el: HTMLElement, opts: MountTerminalOptions): Term
   connect();
 
   return {
-    sendInput: sendText,
+    sendInput: (text) => sendText(text, true),
+    sendKeys: (bytes) => sendText(bytes),
+    paste: (text) => term.paste(text),
+    copySelection,
+    pasteClipboard,
+    get applicationCursorKeys() {
+      return term.modes.applicationCursorKeysMode;
+    },
+    setScreenReaderMode: (on) => {
+      term.options.screenReaderMode = on;
+    },
     focus: () => term.focus(),
     fit,
     dispose: () => {
@@ -183,6 +270,7 @@ export function mountTerminal(el: HTMLElement, opts: MountTerminalOptions): Term
       observer.disconnect();
       dataListener.dispose();
       resizeListener.dispose();
+      selectionListener.dispose();
       socket?.close(CloseCode.Normal, 'terminal closed by the page');
       socket = undefined;
       term.dispose();

@@ -5,10 +5,24 @@
 import type { ClassEvent, ClassHeader as ClassHeaderData, LearnerEvent } from '../../shared/classroom-events.ts';
 import type { Catalog } from '../labs/catalog.ts';
 import type { SessionStatus } from '../session/lab-sessions.ts';
+import type { TerminalTabs } from '../session/terminal-tabs.ts';
 import type { Store } from '../store/store.ts';
 import type { ClassInfo, ClassStore } from './class-store.ts';
 
 type Listener = (e: ClassEvent) => void;
+
+/**
+ * What the board does not need but the service's observers (metrics, the event feed) do: which lab
+ * (a local learner has no class to look it up by), which checks ran and how long they took.
+ */
+export interface ActivityDetail {
+  labId?: string;
+  checks?: { name: string; passed: boolean }[];
+  durationMs?: number;
+}
+
+/** Sees every learner event of every learner, local ones included, with its detail. */
+export type ActivityTap = (e: LearnerEvent, detail: ActivityDetail) => void;
 
 export class ClassEvents {
   private readonly listeners = new Map<string, Set<Listener>>();
@@ -16,6 +30,7 @@ export class ClassEvents {
   private readonly personal = new Map<string, Set<Listener>>();
   /** learnerId → classId; learners never change class, so entries never go stale. */
   private readonly classOf = new Map<string, string | null>();
+  private readonly taps = new Set<ActivityTap>();
 
   constructor(private readonly classes: ClassStore) {}
 
@@ -37,8 +52,18 @@ export class ClassEvents {
     for (const fn of this.listeners.get(classId) ?? []) fn(e);
   }
 
-  /** Publishes an event about a learner to their class; learners outside a class (local mode) are ignored. */
-  learner(e: LearnerEvent): void {
+  /** Calls `fn` for every learner event, in any mode, before the class sees it; returns the unsubscribe function. */
+  tap(fn: ActivityTap): () => void {
+    this.taps.add(fn);
+    return () => this.taps.delete(fn);
+  }
+
+  /**
+   * The one place a learner's activity is reported: the taps (metrics, event feed) see it, then it
+   * is published to the learner's class; learners outside a class (local mode) have no board.
+   */
+  learner(e: LearnerEvent, detail: ActivityDetail = {}): void {
+    for (const fn of this.taps) fn(e, detail);
     let classId = this.classOf.get(e.learnerId);
     if (classId === undefined) {
       classId = this.classes.learner(e.learnerId)?.classId ?? null;
@@ -62,12 +87,13 @@ export class ClassEvents {
   }
 
   /** Tells a learner (their open pages) and their class's board what happened to their session. */
-  notice(e: Extract<ClassEvent, { type: 'session' }>): void {
+  notice(e: Extract<ClassEvent, { type: 'session' }>, detail: ActivityDetail = {}): void {
     for (const fn of this.personal.get(e.learnerId) ?? []) fn(e);
-    this.learner(e);
+    this.learner(e, detail);
   }
 
   dispose(): void {
+    this.taps.clear();
     this.listeners.clear();
     this.personal.clear();
   }
@@ -90,7 +116,7 @@ export function classHeader(cls: ClassInfo, catalog: Catalog): ClassHeaderData {
 }
 
 /** A class's header and everything that happened in it so far, oldest first, as board events. */
-export function classHistory(cls: ClassInfo, ctx: { catalog: Catalog; store: Store; classes: ClassStore; sessions: { status(learnerId: string, labId: string): SessionStatus } }): ClassEvent[] {
+export function classHistory(cls: ClassInfo, ctx: { catalog: Catalog; store: Store; classes: ClassStore; sessions: { status(learnerId: string, labId: string): SessionStatus; tabs: Pick<TerminalTabs, 'active'> } }): ClassEvent[] {
   const header: ClassEvent = { type: 'class', class: classHeader(cls, ctx.catalog) };
   const timed: (ClassEvent & { at: number })[] = [];
   for (const l of ctx.classes.learners(cls.id)) {
@@ -107,6 +133,8 @@ export function classHistory(cls: ClassInfo, ctx: { catalog: Catalog; store: Sto
       const first = attempts.find((a) => a.stepId === p.currentStep)?.at ?? p.updatedAt;
       timed.push({ type: 'step-opened', learnerId: l.learnerId, stepId: p.currentStep, at: Math.min(first - 1, p.updatedAt) });
     }
+    const active = ctx.sessions.tabs.active(l.learnerId, cls.labId);
+    if (active) timed.push({ type: 'tab', learnerId: l.learnerId, tab: active.tab, title: active.title, at: Math.max(l.joinedAt, active.at) });
     const state = cls.endedAt !== null ? 'ended' : ctx.sessions.status(l.learnerId, cls.labId).state;
     timed.push({ type: 'sandbox', learnerId: l.learnerId, state, at: Math.max(l.joinedAt, p.updatedAt ?? 0) });
   }

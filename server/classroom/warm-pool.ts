@@ -72,6 +72,11 @@ export class WarmPool {
     return p;
   }
 
+  /** The labs that have a pool (sized at least once since start). */
+  labs(): string[] {
+    return [...this.pools.keys()];
+  }
+
   status(labId: string): PoolStatus {
     const p = this.pools.get(labId);
     if (!p) return { target: 0, ready: 0, preparing: 0, assigned: 0, failed: 0, waiting: 0 };

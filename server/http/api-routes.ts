@@ -9,11 +9,13 @@ import type { Isolation } from '../sandbox/engines.ts';
 import type { LearnerSessions } from '../session/learner-sessions.ts';
 import type { Store } from '../store/store.ts';
 import type { LearnerEvent } from '../../shared/classroom-events.ts';
+import type { ActivityDetail } from '../classroom/class-events.ts';
 import { Attempts, LabList, LabView, Progress, SessionStatus, StepResult } from '../../shared/api.ts';
 import { reply } from './reply.ts';
 import { errorMessage, type Logger } from '../log.ts';
 import { HttpError } from './http-error.ts';
 import { principalOf } from './security.ts';
+import { terminalRouter } from './terminal-routes.ts';
 
 /** Longest answer accepted to a step question: an IP or a name, never an essay. */
 const MAX_ANSWER_LENGTH = 500;
@@ -26,7 +28,7 @@ export interface ApiContext {
   /** How sandboxes are isolated; the lesson page warns a learner whose sandbox is not. */
   isolation: Isolation;
   /** Tells the classroom what a learner did (opened a step, ran a check). */
-  emit?: (e: LearnerEvent) => void;
+  emit?: (e: LearnerEvent, detail: ActivityDetail) => void;
 }
 
 const CheckBody = z.strictObject({
@@ -124,7 +126,7 @@ export function apiRouter(ctx: ApiContext): Router {
     if (!step) throw new HttpError(`currentStep: lab '${lab.id}' has no step '${body.currentStep}'`, 400);
     const before = ctx.store.getProgress(learner, lab.id).currentStep;
     ctx.store.setCurrentStep(learner, lab.id, step.id);
-    if (before !== step.id) ctx.emit?.({ type: 'step-opened', learnerId: learner, stepId: step.id, at: Date.now() });
+    if (before !== step.id) ctx.emit?.({ type: 'step-opened', learnerId: learner, stepId: step.id, at: Date.now() }, { labId: lab.id });
     // Run the step's setup now if the learner has a sandbox (or one is starting); otherwise the
     // terminal's connection starts the sandbox and runs the current step's setup then.
     if (ctx.sessions.status(learner, lab.id).state !== 'none') {
@@ -160,5 +162,6 @@ export function apiRouter(ctx: ApiContext): Router {
     reply(res, Attempts, { learnerId: learner, attempts: ctx.store.attempts(learner, lab.id) });
   });
 
+  r.use(terminalRouter(ctx));
   return r;
 }

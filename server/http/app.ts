@@ -1,7 +1,7 @@
 // The web app, wiring only: builds the long-lived parts (store, catalog, classes and their events,
-// sandbox driver, warm pool, learner sessions), puts every HTTP route and WebSocket upgrade behind one
-// chain of guards, listens, and disposes everything in one place. createServer() is what
-// `labrun serve` runs and what tests start on port 0. What each part does lives in its own module.
+// sandbox driver, warm pool, learner sessions, metrics, event feed), mounts the one router of every
+// HTTP route and WebSocket upgrade (app-routes.ts) at the base path, listens, and disposes everything
+// in one place. createServer() is what `labrun serve` runs and what tests start on port 0.
 import { createServer as createHttpServer } from 'node:http';
 import express from 'express';
 import { adoptEarlierSandboxes, activeClassesOf } from '../classroom/class-lifecycle.ts';
@@ -10,31 +10,29 @@ import { ClassStore } from '../classroom/class-store.ts';
 import { serverResources } from '../classroom/host-resources.ts';
 import { WarmPool } from '../classroom/warm-pool.ts';
 import type { ServerConfig } from '../config.ts';
+import { ActivityFeed } from '../events/activity-feed.ts';
 import { loadCatalog } from '../labs/catalog.ts';
 import { DisposableStore, toDisposable } from '../lifetime.ts';
 import { createLogger, errorMessage, lineLogger, type Logger } from '../log.ts';
 import { driverFromConfig } from '../sandbox/from-config.ts';
 import type { SandboxDriver } from '../sandbox/sandbox.ts';
+import { Metrics } from '../service/metrics.ts';
+import { readinessCheck } from '../service/readiness.ts';
 import { LearnerSessions } from '../session/learner-sessions.ts';
 import { Store } from '../store/store.ts';
-import { apiRouter } from './api-routes.ts';
-import { Health } from '../../shared/api.ts';
+import { appRoutes } from './app-routes.ts';
 import { Auth, LOCAL_LEARNER } from './auth.ts';
-import { classroomRouter, joinRouter, type ClassroomContext } from './classroom-routes.ts';
+import { outsideBasePath } from './base-path.ts';
+import type { ClassroomContext } from './classroom-routes.ts';
 import { CLIENT_DIR } from './client-bundle.ts';
-import { clientRouter, publicClientRouter } from './client-routes.ts';
-import { HttpError, errorHandler } from './http-error.ts';
+import { errorHandler } from './http-error.ts';
 import type { OriginPolicy } from './origin.ts';
-import { csrfGuard, hostGuard, requireAuth, securityHeaders, tokenExchange, upgradeOriginGuard } from './security.ts';
-import { reply } from './reply.ts';
+import { hostGuard, securityHeaders } from './security.ts';
+import { TrustedProxies } from './trusted-proxy.ts';
 import { Recordings } from '../recording/recordings.ts';
-import { recordingRouter } from './recording-routes.ts';
-import { WsUpgrades, upgradesOnlyUnder } from './ws-upgrade.ts';
-import { wsRouter } from './ws-routes.ts';
+import { WsUpgrades } from './ws-upgrade.ts';
 
 export { CLIENT_DIR };
-/** Largest JSON body: answers and a step id; anything bigger is a mistake or an attack. */
-const JSON_LIMIT = '64kb';
 
 export interface ServerOptions {
   /** Where log lines go; default the structured logger on stdout (JSON unless a terminal). */
@@ -50,6 +48,7 @@ export interface ServerOptions {
 }
 
 export interface ServerHandle {
+  /** Where the app is: scheme, listen address and port, and the base path (no trailing slash). */
   url: string;
   /** Sandboxes re-adopted from an earlier run at start. */
   adopted: number;
@@ -64,8 +63,17 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   store.ensureLearner(LOCAL_LEARNER);
   const classes = new ClassStore(store.database);
   const events = new ClassEvents(classes);
+  const isolation = config.isolation ?? 'isolated';
+  let url = '';
+  const metrics = new Metrics();
+  const feed = new ActivityFeed({ catalog, store, classes, logFile: config.eventLog, homePage: () => config.publicUrl ?? url, logger, ...(config.webhook && { webhook: config.webhook }) });
+  lifetime.add(toDisposable(() => store.close()));
+  lifetime.add(feed);
+  lifetime.add(toDisposable(events.tap(metrics.tap)));
+  lifetime.add(toDisposable(events.tap(feed.tap)));
+  const driver = metrics.timed(opts.driver ?? driverFromConfig(config));
   const recordings = new Recordings({ dataDir: config.dataDir, classes });
-  const driver = opts.driver ?? driverFromConfig(config);
+  lifetime.add(recordings);
   const pool = new WarmPool({
     driver,
     classes,
@@ -92,17 +100,18 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   // The first learner should not wait for the labs' images to be prepared for sandboxes.
   const preparation = new AbortController();
   const preparing = opts.prepareImages ? driver.prepare?.(catalog.labs.map((l) => l.images), (line) => logger.info(line), preparation.signal).catch((err: unknown) => logger.warn({ err: errorMessage(err) }, "could not prepare the labs' images for sandboxes")) : undefined;
-  const auth = new Auth(config.token, (secret) => classes.memberBySecret(secret));
+  const auth = new Auth(config.token, (secret) => classes.memberBySecret(secret), config.basePath || '/');
   const policy: OriginPolicy = { boundHost: config.host, trustedOrigins: config.trustedOrigins };
+  const proxies = new TrustedProxies(config.trustedProxies);
+  const readiness = readinessCheck(driver, () => catalog.labs.flatMap((l) => l.images), pool);
 
   const app = express();
   const server = createHttpServer(app);
   const upgrades = new WsUpgrades(server, app);
+  metrics.sample({ sessions, upgrades, pool, classes });
   // Disposed newest first: no new upgrades; the pool turns away learners waiting for a seat; sessions
   // stop the idle clock, close terminals (1001) and keep sandboxes for the next start; the remaining
-  // WebSockets go (the listener's close waits for them); the listener closes; events; the store.
-  lifetime.add(toDisposable(() => store.close()));
-  lifetime.add(recordings);
+  // WebSockets go (the listener's close waits for them); the listener closes; events; the feed; the store.
   lifetime.add(events);
   lifetime.add(toDisposable(() => new Promise<void>((resolve) => {
     server.close(() => resolve());
@@ -114,23 +123,12 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   lifetime.add(pool);
   lifetime.add(toDisposable(() => upgrades.refuse()));
   app.disable('x-powered-by');
-  app.use(securityHeaders(), hostGuard(policy), upgradesOnlyUnder('/ws/'));
-  app.get('/healthz', (_req, res) => reply(res, Health, { ok: true }));
-  app.use(tokenExchange(auth));
-  app.use(publicClientRouter());
-  app.use('/api/join', csrfGuard(policy), express.json({ limit: JSON_LIMIT }), joinRouter(classroom, auth));
-  // Every other route, WebSocket upgrades included: Origin (upgrades), then the cookie, then CSRF (writes).
-  app.use(upgradeOriginGuard(policy, (origin, host) => logger.warn({ origin, host }, 'refused a WebSocket from another origin')));
-  app.use(requireAuth(auth), csrfGuard(policy), express.json({ limit: JSON_LIMIT }));
-  app.use('/ws', wsRouter({ ...classroom, upgrades }));
-  app.use('/api', classroomRouter(classroom), recordingRouter(classroom), apiRouter({ catalog, store, sessions, logger, isolation: config.isolation ?? 'isolated', emit: (e) => events.learner(e) }));
-  app.use('/api', (req) => {
-    throw new HttpError(`no API route ${req.method} ${req.originalUrl}`, 404);
-  });
-  app.use(clientRouter(catalog));
-  app.use((req) => {
-    throw new HttpError(`nothing at ${req.path}`, 404);
-  });
+  app.set('trust proxy', proxies.trustFn);
+  app.locals.basePath = config.basePath;
+  app.use(securityHeaders(), hostGuard(policy, proxies));
+  const service = { metrics, metricsToken: config.metricsToken, readiness };
+  app.use(config.basePath || '/', appRoutes({ classroom, auth, policy, proxies, upgrades, service, rateLimits: config.rateLimits, isolation, logger }));
+  if (config.basePath) app.use(outsideBasePath(config.basePath));
   app.use(errorHandler(logger));
 
   await new Promise<void>((resolve, reject) => {
@@ -145,5 +143,6 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  return { url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`, adopted, close: () => lifetime.dispose() };
+  url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}${config.basePath}`;
+  return { url, adopted, close: () => lifetime.dispose() };
 }

@@ -68,6 +68,8 @@ export class Auth {
     private readonly token: string,
     /** Looks a learner cookie's secret up (classroom); undefined = unknown, or its class has ended. */
     private readonly memberBySecret: (secret: string) => ClassMember | undefined = () => undefined,
+    /** The cookies' Path: the app's base path, so an app on a sub-path never sees another app's cookies nor they its. */
+    private readonly cookiePath = '/',
   ) {
     this.sessionValue = createHmac('sha256', token).update(`labrun-session:${LOCAL_LEARNER}`).digest('hex');
   }
@@ -97,15 +99,15 @@ export class Auth {
    * link usually arrives through a chat or a slide, i.e. from another site, and a Strict cookie would be
    * withheld on that first navigation. Writes stay protected by the CSRF guard and the WebSocket Origin check.
    */
-  static learnerCookieHeader(secret: string, secure: boolean): string {
-    return [`${LEARNER_COOKIE}=${secret}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${COOKIE_MAX_AGE_S}`, ...(secure ? ['Secure'] : [])].join('; ');
+  learnerCookieHeader(secret: string, secure: boolean): string {
+    return [`${LEARNER_COOKIE}=${secret}`, `Path=${this.cookiePath}`, 'HttpOnly', 'SameSite=Lax', `Max-Age=${COOKIE_MAX_AGE_S}`, ...(secure ? ['Secure'] : [])].join('; ');
   }
 
   /** Set-Cookie header value for a learner who just presented the token. */
   cookieHeader(secure: boolean): string {
     return [
       `${SESSION_COOKIE}=${this.sessionValue}`,
-      'Path=/',
+      `Path=${this.cookiePath}`,
       'HttpOnly',
       'SameSite=Strict',
       `Max-Age=${COOKIE_MAX_AGE_S}`,

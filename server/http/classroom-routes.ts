@@ -1,7 +1,7 @@
 // Classroom routes. Public: the join API a learner's browser calls from the join link (look a code up,
 // join with a display name → own session cookie). Instructor only (the token's cookie): create a
 // class, list classes, open/close its join code, end it (destroying its sandboxes), broadcast a
-// message, size its warm pool, reset a learner to a step, extend a learner's idle time or end their session. Anyone signed in: /api/me, who the browser is.
+// message, size its warm pool, download its results (CSV, JSON), reset a learner to a step, extend a learner's idle time or end their session. Anyone signed in: /api/me, who the browser is.
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { Catalog, Lab } from '../labs/catalog.ts';
@@ -13,9 +13,11 @@ import type { ClassInfo, ClassStore } from '../classroom/class-store.ts';
 import { MAX_DISPLAY_NAME, cleanDisplayName, normalizeJoinCode } from '../classroom/join-code.ts';
 import type { WarmPool } from '../classroom/warm-pool.ts';
 import type { Recordings } from '../recording/recordings.ts';
-import { Broadcast, ClassList, ClassView, EndedClass, JoinInfo, Joined, LearnerEnded, LearnerExtended, LearnerReset, Me, PoolPlan } from '../../shared/api.ts';
+import { readClassResults, formatResults, resultsFileName } from '../classroom/results-export.ts';
+import { Broadcast, ClassList, ClassResults, ClassView, EndedClass, JoinInfo, Joined, LearnerEnded, LearnerExtended, LearnerReset, Me, PoolPlan } from '../../shared/api.ts';
 import { errorMessage, type Logger } from '../log.ts';
-import { Auth } from './auth.ts';
+import type { Auth } from './auth.ts';
+import { basePathOf } from './base-path.ts';
 import { reply } from './reply.ts';
 import { HttpError } from './http-error.ts';
 import { parseBody } from './api-routes.ts';
@@ -47,8 +49,9 @@ const MAX_EXTEND_MINUTES = 8 * 60;
 const ExtendBody = z.strictObject({ minutes: z.number().int().min(0).max(MAX_EXTEND_MINUTES).optional() });
 const PoolBody = z.strictObject({ size: z.number().int().min(0).max(500), force: z.boolean().optional() });
 
+/** The join link as the instructor's browser reached us: through a trusted proxy, its scheme and host (req.protocol, req.host). */
 function joinUrl(req: Request, code: string): string {
-  return `${req.protocol}://${req.headers.host ?? 'localhost'}/join/${code}`;
+  return `${req.protocol}://${req.host ?? 'localhost'}${basePathOf(req)}/join/${code}`;
 }
 
 function classJson(req: Request, ctx: ClassroomContext, c: ClassInfo): ClassView {
@@ -110,8 +113,8 @@ export function joinRouter(ctx: ClassroomContext, auth: Auth): Router {
     if (name === null) throw new HttpError('name: enter the name the instructor should see', 400);
     // A new browser is always a new learner, even with a name already taken: names are labels, not keys.
     const { learner, secret } = ctx.classes.addLearner(cls.id, name);
-    res.setHeader('Set-Cookie', Auth.learnerCookieHeader(secret, req.secure));
-    ctx.events.learner({ type: 'joined', learnerId: learner.learnerId, name, at: learner.joinedAt });
+    res.setHeader('Set-Cookie', auth.learnerCookieHeader(secret, req.secure));
+    ctx.events.learner({ type: 'joined', learnerId: learner.learnerId, name, at: learner.joinedAt }, { labId: cls.labId });
     seatLearner(ctx, learner.learnerId, lab);
     reply(res, Joined, { learnerId: learner.learnerId, labId: cls.labId, resumed: false }, 201);
   });
@@ -154,6 +157,18 @@ export function classroomRouter(ctx: ClassroomContext): Router {
   instructor.get('/:classId', (req, res) => {
     reply(res, ClassView, classJson(req, ctx, classById(ctx, req)));
   });
+
+  // The class's results as a download (the board's two links): one row per learner and step.
+  for (const format of ['csv', 'json'] as const) {
+    instructor.get(`/:classId/results.${format}`, (req, res) => {
+      const cls = classById(ctx, req);
+      const results = readClassResults(ctx.store, ctx.classes, cls, ctx.catalog.byId(cls.labId));
+      res.setHeader('Content-Disposition', `attachment; filename="${resultsFileName(cls, format)}"`);
+      res.setHeader('Cache-Control', 'no-store');
+      if (format === 'json') return reply(res, ClassResults, results);
+      res.type('text/csv; charset=utf-8').send(formatResults(results, 'csv'));
+    });
+  }
 
   instructor.post('/:classId/join', (req, res) => {
     const cls = classById(ctx, req);

@@ -2,22 +2,25 @@
 // hold no data, and the sign-in and join pages need them) and the join page. Signed in: the catalog,
 // a lesson, and (instructor only) the instructor pages — all one index.html; the client routes itself.
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import express, { Router, type RequestHandler } from 'express';
 import type { Catalog } from '../labs/catalog.ts';
+import { basePathOf, htmlUnderBase } from './base-path.ts';
 import { CLIENT_DIR } from './client-bundle.ts';
 import { HttpError } from './http-error.ts';
 import { PLAYER_CONTENT_SECURITY_POLICY, requireInstructor } from './security.ts';
 
 const PUBLIC_ASSETS = ['app.js', 'app.js.map', 'app.css', 'app.css.map'];
 
-export const sendIndex: RequestHandler = (_req, res) => {
+/** index.html with the base path written in (base-path.ts), so the client finds its prefix and its files. */
+export const sendIndex: RequestHandler = async (req, res) => {
   const index = path.join(CLIENT_DIR, 'index.html');
   // `labrun serve` builds the bundle before it listens; only a server started some other way (a
   // test, a bench) without `npm run build` gets here.
   if (!existsSync(index)) throw new HttpError('the web client is not built', 500, 'Run `npm run build`, then reload.', true);
   res.setHeader('Cache-Control', 'no-cache');
-  res.sendFile(index);
+  res.type('html').send(htmlUnderBase(await readFile(index, 'utf8'), basePathOf(req)));
 };
 
 /** Before sign-in: the public assets and the join page (following the join link is how a learner signs in). */

@@ -37,14 +37,14 @@ function toHttpError(err: unknown): HttpError {
   return new HttpError('internal error', 500, undefined, false);
 }
 
-export function sendError(res: Response, isApi: boolean, err: HttpError): void {
+export function sendError(res: Response, isApi: boolean, err: HttpError, base = ''): void {
   const message = err.expose ? err.message : 'internal error — the details are in the labrun server log';
   res.status(err.status);
   if (isApi) {
     res.json(err.hint && err.expose ? { error: message, hint: err.hint } : { error: message });
   } else {
     const hint = err.hint && err.expose ? `<p>${escapeHtml(err.hint)}</p>` : '';
-    res.type('html').send(page(`Error ${err.status}`, `<h1>${escapeHtml(message)}</h1>${hint}`));
+    res.type('html').send(page(`Error ${err.status}`, `<h1>${escapeHtml(message)}</h1>${hint}`, base));
   }
 }
 
@@ -58,6 +58,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (httpErr.status >= 500) {
       logger.error({ method: req.method, path: req.path, err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'request failed');
     }
-    sendError(res, req.path.startsWith('/api/') || req.path.startsWith('/ws/'), httpErr);
+    const base: unknown = req.app.locals.basePath;
+    sendError(res, req.path.startsWith('/api/') || req.path.startsWith('/ws/'), httpErr, typeof base === 'string' ? base : '');
   };
 }

@@ -9,6 +9,11 @@ export interface OriginPolicy {
   boundHost: string;
   /** Other origins allowed in full, e.g. a reverse proxy's public origin. */
   trustedOrigins: string[];
+  /**
+   * The request came through a trusted reverse proxy, which chose the host it forwards to us: any
+   * Host is acceptable (as on a LAN-bound server), and the Origin must still match it.
+   */
+  anyHost?: boolean;
 }
 
 
@@ -31,7 +36,7 @@ export function isAllowedHost(hostHeader: string | undefined, policy: OriginPoli
   if (!hostHeader) return false;
   const name = hostnameOf(hostHeader);
   if (name === undefined) return false;
-  if (!isLoopbackHost(policy.boundHost)) return true;
+  if (policy.anyHost || !isLoopbackHost(policy.boundHost)) return true;
   if (LOOPBACK_NAMES.has(name) || /^127\.\d+\.\d+\.\d+$/.test(name)) return true;
   return policy.trustedOrigins.some((o) => new URL(o).host.toLowerCase() === hostHeader.toLowerCase());
 }

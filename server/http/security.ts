@@ -2,10 +2,12 @@
 // one-time token exchange, the WebSocket Origin rule, authentication, the instructor rule and the
 // cross-site write (CSRF) guard. WebSocket upgrades pass through the same chain (ws-upgrade.ts).
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { TrustedProxies } from './trusted-proxy.ts';
 import type { Auth, Principal } from './auth.ts';
 import { HttpError, sendError } from './http-error.ts';
 import { isAllowedHost, isAllowedOrigin, isAllowedWrite, type OriginPolicy } from './origin.ts';
-import { SIGNED_OUT_PAGE, STALE_LEARNER_PAGE } from './pages.ts';
+import { basePathOf } from './base-path.ts';
+import { signedOutPage, staleLearnerPage } from './pages.ts';
 import { isUpgrade } from './ws-upgrade.ts';
 
 export const CONTENT_SECURITY_POLICY = [
@@ -39,13 +41,24 @@ export function securityHeaders(): RequestHandler {
 /** API calls and WebSocket upgrades are answered in JSON; pages get HTML. */
 export const isApi = (req: Request): boolean => req.path.startsWith('/api/') || req.path.startsWith('/ws/');
 
-export function hostGuard(policy: OriginPolicy): RequestHandler {
+/**
+ * The host the browser addressed and the policy to judge it by: the Host header, or for a request
+ * from a trusted proxy the X-Forwarded-Host it passed on (express's req.host reads it only then).
+ */
+export function seenHost(req: Request, policy: OriginPolicy, proxies?: TrustedProxies): { host: string | undefined; policy: OriginPolicy } {
+  if (proxies?.forwarded(req)) return { host: req.host, policy: { ...policy, anyHost: true } };
+  return { host: req.headers.host, policy };
+}
+
+export function hostGuard(policy: OriginPolicy, proxies?: TrustedProxies): RequestHandler {
   return (req, res, next) => {
-    if (isAllowedHost(req.headers.host, policy)) return next();
+    const seen = seenHost(req, policy, proxies);
+    if (isAllowedHost(seen.host, seen.policy)) return next();
     sendError(
       res,
       isApi(req),
-      new HttpError(`host '${req.headers.host ?? ''}' is not served here`, 403, 'Open the URL printed by labrun serve.'),
+      new HttpError(`host '${seen.host ?? ''}' is not served here`, 403, 'Open the URL printed by labrun serve.'),
+      basePathOf(req),
     );
   };
 }
@@ -66,7 +79,7 @@ export function tokenExchange(auth: Auth): RequestHandler {
     if (typeof token !== 'string' || !auth.tokenMatches(token)) {
       res.status(401);
       if (isApi(req)) res.json({ error: 'wrong token: open the URL printed by labrun serve' });
-      else res.type('html').send(SIGNED_OUT_PAGE);
+      else res.type('html').send(signedOutPage(basePathOf(req)));
       return;
     }
     res.setHeader('Set-Cookie', auth.cookieHeader(req.secure));
@@ -99,7 +112,7 @@ export function requireAuth(auth: Auth): RequestHandler {
       ? 'your class session has ended or is unknown: ask your instructor for the join link'
       : 'not signed in: open the URL printed by labrun serve';
     if (isApi(req)) res.json({ error: message });
-    else res.type('html').send(stale ? STALE_LEARNER_PAGE : SIGNED_OUT_PAGE);
+    else res.type('html').send(stale ? staleLearnerPage(basePathOf(req)) : signedOutPage(basePathOf(req)));
   };
 }
 
@@ -120,28 +133,30 @@ export function requireInstructor(): RequestHandler {
  * A WebSocket upgrade's Origin must be the server's own or a trusted one (browsers let any page open
  * a WebSocket to any host, cookies included): checked before the cookie. Plain requests pass.
  */
-export function upgradeOriginGuard(policy: OriginPolicy, onRefused: (origin: string, host: string) => void = () => {}): RequestHandler {
+export function upgradeOriginGuard(policy: OriginPolicy, onRefused: (origin: string, host: string) => void = () => {}, proxies?: TrustedProxies): RequestHandler {
   return (req, _res, next) => {
-    if (!isUpgrade(req) || isAllowedOrigin(req.headers.origin, req.headers.host, policy)) return next();
-    onRefused(req.headers.origin ?? '(none)', req.headers.host ?? '');
+    const seen = seenHost(req, policy, proxies);
+    if (!isUpgrade(req) || isAllowedOrigin(req.headers.origin, seen.host, seen.policy)) return next();
+    onRefused(req.headers.origin ?? '(none)', seen.host ?? '');
     throw new HttpError('origin not allowed', 403);
   };
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export function csrfGuard(policy: OriginPolicy): RequestHandler {
+export function csrfGuard(policy: OriginPolicy, proxies?: TrustedProxies): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     if (SAFE_METHODS.has(req.method)) return next();
     const header = (name: string): string | undefined => {
       const v = req.headers[name];
       return typeof v === 'string' ? v : undefined;
     };
+    const seen = seenHost(req, policy, proxies);
     const ok = isAllowedWrite(
-      { origin: header('origin'), secFetchSite: header('sec-fetch-site'), host: header('host') },
-      policy,
+      { origin: header('origin'), secFetchSite: header('sec-fetch-site'), host: seen.host },
+      seen.policy,
     );
     if (ok) return next();
-    sendError(res, isApi(req), new HttpError('cross-site request refused', 403));
+    sendError(res, isApi(req), new HttpError('cross-site request refused', 403), basePathOf(req));
   };
 }

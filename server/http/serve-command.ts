@@ -102,10 +102,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
         ? `sandboxes: isolated, on labrun's sandbox engine at ${config.sandboxEngine} (user-namespace remapped, no network, ${Math.round((config.diskBytes ?? DEFAULT_DISK_BYTES) / 1024 ** 3)} GiB disk each)`
         : 'sandboxes: trusted, on the host engine (NOT isolated from this server)',
     );
-    console.log(`labrun is ready: ${server.url}/?token=${config.token}`);
-    if (!isLoopbackHost(config.host)) {
+    // Behind a reverse proxy the address to open is the public one (--public-url), not the listen address.
+    const openAt = config.publicUrl ?? server.url;
+    console.log(`labrun is ready: ${openAt}/?token=${config.token}`);
+    if (config.metricsToken) console.log(`metrics: ${openAt}/metrics (Authorization: Bearer <the metrics token>); health: ${openAt}/healthz, ${openAt}/readyz`);
+    if (!isLoopbackHost(config.host) || config.publicUrl) {
       // Classroom mode: the token is the instructor's; learners never see it, they join by code.
-      console.log(`classroom: open ${server.url.replace(/\/\/(0\.0\.0\.0|\[::\])/, '//<this machine\'s address>')}/instructor?token=${config.token} as the instructor (keep this link private), create a class, and give learners its join link`);
+      console.log(`classroom: open ${openAt.replace(/\/\/(0\.0\.0\.0|\[::\])/, '//<this machine\'s address>')}/instructor?token=${config.token} as the instructor (keep this link private), create a class, and give learners its join link`);
     }
     await done;
   } finally {

@@ -1,6 +1,6 @@
 // The WebSocket routes under /ws, behind the same guards as the API (see ws-upgrade.ts):
-// `/ws/terminal?lab=<id>[&learner=<id>]` — the caller's own terminal in a lab, or (instructor only)
-// another learner's, read-only; `/ws/events` — the caller's own session notices; and
+// `/ws/terminal?lab=<id>[&term=<id>][&learner=<id>]` — one of the caller's own terminal tabs in a lab
+// (default the first), or (instructor only) another learner's, read-only; `/ws/events` — the caller's own session notices; and
 // `/ws/events?class=<id>` — a class's board stream (history, then live) for its instructor, or only
 // what is meant for everyone (the class header, broadcasts) for a learner of the class;
 // `/ws/topology?lab=<id>[&learner=<id>]` — the live topology model of the caller's own sandbox, or
@@ -19,6 +19,8 @@ import type { ClassroomContext } from './classroom-routes.ts';
 import { HttpError } from './http-error.ts';
 import { assertInstructor, principalOf } from './security.ts';
 import { isUpgrade, type WsUpgrades } from './ws-upgrade.ts';
+import { withTabErrors } from './terminal-routes.ts';
+import { DEFAULT_TERMINAL_ID, TERMINAL_ID_RE } from '../../shared/api.ts';
 
 /** The classroom routes' parts (without their logger), plus the upgrade dispatcher. */
 export interface WsContext extends Omit<ClassroomContext, 'logger'> {
@@ -55,7 +57,9 @@ export function wsRouter(ctx: WsContext): Router {
     const watching = asked !== me.learnerId;
     if (watching) assertInstructor(res, 'this is another learner\'s terminal');
     // The upgrade completes only once the sandbox is up; meanwhile the page shows the session status.
-    const attach = await ctx.sessions.prepareTerminal(asked, lab, { readOnly: watching });
+    const terminal = typeof req.query.term === 'string' ? req.query.term : DEFAULT_TERMINAL_ID;
+    if (!TERMINAL_ID_RE.test(terminal)) throw new HttpError(`term: '${terminal.slice(0, 40)}' is not a terminal id`, 400);
+    const attach = await withTabErrors(() => ctx.sessions.prepareTerminal(asked, lab, { readOnly: watching, terminal }));
     const ws = await ctx.upgrades.accept(req);
     if (ws) attach(ws);
   });

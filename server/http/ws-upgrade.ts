@@ -93,6 +93,11 @@ export class WsUpgrades implements Disposable {
     });
   }
 
+  /** WebSockets open now (terminals, event streams, and any other feature's). */
+  get clients(): number {
+    return this.#wss.clients.size;
+  }
+
   /** Refuses new upgrades and drops the ones in flight; open WebSockets stay until dispose(). Idempotent. */
   refuse(): void {
     if (this.#closing) return;

@@ -5,7 +5,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
 import type { SandboxSpec } from '../sandbox/sandbox.ts';
-import { renderMarkdown } from './markdown.ts';
+import { fenceProblems, renderMarkdown } from './markdown.ts';
 import {
   EXPECTATION_KINDS,
   LabFileSchema,
@@ -218,6 +218,8 @@ function loadStep(file: string, text: string, index: number, known: Known): { st
   if (!parsed.success) return { issues: zodIssues(src, parsed.error) };
   const fmData = parsed.data;
   const issues = stepReferenceIssues(src, fmData.checks, fmData.questions, known);
+  const bodyLine = text.slice(0, text.length - fm.body.length).split('\n').length - 1;
+  for (const p of fenceProblems(fm.body)) issues.push({ file: shown, line: bodyLine + p.line, col: 1, message: p.message });
 
   const step: Step = {
     id: path.basename(file, '.md').replace(/^\d+[-_]/, ''),

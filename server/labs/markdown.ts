@@ -1,14 +1,39 @@
 // Renders a step's markdown body to sanitized HTML, once, at load. Fenced code blocks become
-// `<pre data-lang="…" [data-run]><code>…</code></pre>`; the info string `bash run` marks a block runnable
-// (the client gives it a Run button that types its text into the terminal). A link to `topology:`
-// becomes `<a data-panel="topology">`, which the lesson page makes open the topology panel.
+// `<pre data-lang="…" [data-run] [data-terminal="…"]><code>…</code></pre>`: the info string `bash run`
+// marks a block runnable (the client gives it a Run button that types its text into the terminal),
+// and `terminal=<id>` after it names the terminal tab it runs in (opened if the learner has none).
+// A link to `topology:` becomes `<a data-panel="topology">`, which the lesson page makes open the
+// topology panel.
 import { Marked, type Tokens } from 'marked';
 import createDOMPurify from 'dompurify';
 import { JSDOM } from 'jsdom';
+import { TERMINAL_ID_RE } from '../../shared/api.ts';
 import { escapeHtml } from '../common.ts';
 
 const purify = createDOMPurify(new JSDOM('').window);
 
+/** What a fence's info string says: its language, whether it has a Run button, and in which terminal. */
+export interface FenceInfo {
+  lang: string;
+  run: boolean;
+  terminal?: string;
+  /** Set when the info string names a terminal id that cannot be one. */
+  problem?: string;
+}
+
+export function fenceInfo(info: string | undefined): FenceInfo {
+  const [lang = '', ...flags] = (info ?? '').trim().split(/\s+/);
+  const out: FenceInfo = { lang, run: flags.includes('run') };
+  for (const flag of flags) {
+    const m = /^terminal=(.*)$/.exec(flag);
+    if (!m) continue;
+    const id = m[1] ?? '';
+    if (TERMINAL_ID_RE.test(id)) out.terminal = id;
+    else out.problem = `code block: terminal=${id} is not a terminal id (1-32 lowercase letters, digits, '-' or '_')`;
+  }
+  if (out.terminal !== undefined && !out.run) out.problem = `code block: terminal=${out.terminal} needs 'run' too (\`\`\`${lang || 'bash'} run terminal=${out.terminal})`;
+  return out;
+}
 
 /** The link target that switches the page to the topology panel: `[see the picture](topology:)`. */
 export const TOPOLOGY_LINK = 'topology:';
@@ -22,11 +47,12 @@ const marked = new Marked({
       return `<a href="#topology" class="panel-link" data-panel="topology">${this.parser.parseInline(token.tokens)}</a>`;
     },
     code(token: Tokens.Code): string {
-      const [lang = '', ...flags] = (token.lang ?? '').trim().split(/\s+/);
-      const langAttr = lang ? ` data-lang="${escapeHtml(lang)}"` : '';
-      const runAttr = flags.includes('run') ? ' data-run' : '';
+      const fence = fenceInfo(token.lang);
+      const langAttr = fence.lang ? ` data-lang="${escapeHtml(fence.lang)}"` : '';
+      const runAttr = fence.run ? ' data-run' : '';
+      const termAttr = fence.run && fence.terminal !== undefined ? ` data-terminal="${escapeHtml(fence.terminal)}"` : '';
       const text = token.text.endsWith('\n') ? token.text : `${token.text}\n`;
-      return `<pre${langAttr}${runAttr}><code>${escapeHtml(text)}</code></pre>\n`;
+      return `<pre${langAttr}${runAttr}${termAttr}><code>${escapeHtml(text)}</code></pre>\n`;
     },
   },
 });
@@ -37,11 +63,26 @@ export function renderMarkdown(markdown: string): string {
   return purify.sanitize(html, { ALLOW_DATA_ATTR: true });
 }
 
+function codeBlocks(markdown: string): Tokens.Code[] {
+  return marked.lexer(markdown).filter((t): t is Tokens.Code => t.type === 'code');
+}
+
 /** The text of every fenced block marked `run`, in order: what the Run buttons would type. */
 export function runnableCommands(markdown: string): string[] {
-  return marked
-    .lexer(markdown)
-    .filter((t): t is Tokens.Code => t.type === 'code')
-    .filter((t) => (t.lang ?? '').trim().split(/\s+/).slice(1).includes('run'))
+  return codeBlocks(markdown)
+    .filter((t) => fenceInfo(t.lang).run)
     .map((t) => t.text);
+}
+
+/** Fences whose info string is wrong, with the body line (1-based) each starts on. */
+export function fenceProblems(markdown: string): { line: number; message: string }[] {
+  const out: { line: number; message: string }[] = [];
+  let from = 0;
+  for (const t of codeBlocks(markdown)) {
+    const at = markdown.indexOf(t.raw, from);
+    if (at >= 0) from = at + t.raw.length;
+    const problem = fenceInfo(t.lang).problem;
+    if (problem) out.push({ line: markdown.slice(0, Math.max(0, at)).split('\n').length, message: problem });
+  }
+  return out;
 }

@@ -32,6 +32,7 @@ import { engineExec } from './engine-exec.ts';
 import { GOLDEN_BUILDER_LABEL, ensureGolden } from './golden.ts';
 import { SANDBOX_IMAGE } from '../images/ensure-images.ts';
 import type { ImageMapping } from '../images/recipe.ts';
+import { resolveImageNames } from '../images/recipes.ts';
 import {
   LABEL,
   SANDBOX_LABEL_VERSION,
@@ -613,6 +614,24 @@ export class DindDriver implements SandboxDriver {
    * Restarts (if stopped) and returns the sandboxes whose socket folder lies in this driver's stateDir;
    * one whose daemon does not come back is removed.
    */
+  /** What stops sandboxes being made now (see SandboxDriver.readiness): engines, the sandbox image, the labs' images. */
+  async readiness(labImages: readonly string[]): Promise<string[]> {
+    const problems: string[] = [];
+    const answers = (engine: Docker): Promise<boolean> => engine.ping().then(() => true, () => false);
+    if (!(await answers(this.ctx.engine))) problems.push(`the sandbox engine at ${this.ctx.engineUrl ?? 'the default socket'} does not answer`);
+    if (!(await answers(this.imageEngine))) return [...problems, 'the host Docker engine (where images are kept) does not answer'];
+    const missing = async (image: string): Promise<boolean> => this.imageEngine.getImage(image).inspect().then(() => false, () => true);
+    if (await missing(this.image)) problems.push(`the sandbox image ${this.image} is missing (labrun images builds it)`);
+    let mappings: ImageMapping[];
+    try {
+      mappings = await (this.resolveImages ?? resolveImageNames)([...new Set(labImages)]);
+    } catch (err) {
+      return [...problems, `cannot tell which images the labs need: ${errorMessage(err)}`];
+    }
+    for (const m of mappings) if (await missing(m.hostImage)) problems.push(`the image ${m.hostImage} (for ${m.name}) is missing (labrun images builds it)`);
+    return problems;
+  }
+
   async adoptExisting(): Promise<Sandbox[]> {
     const { engine } = this.ctx;
     const found = await engine.listContainers({ all: true, filters: { label: [`${LABEL.sandbox}=1`] } });

@@ -91,6 +91,11 @@ export interface SandboxDriver {
   adoptExisting(): Promise<Sandbox[]>;
   /** Optional: prepares ahead of the first learner what sandboxes with these image sets need. */
   prepare?(imageSets: readonly string[][], log?: (line: string) => void, signal?: AbortSignal): Promise<void>;
+  /**
+   * What stops sandboxes being made now, as sentences (empty = ready): the engine does not answer, an
+   * image a sandbox or a lab needs is missing. Optional (the fake driver has nothing to check).
+   */
+  readiness?(labImages: readonly string[]): Promise<string[]>;
 }
 
 /** Plain JSON from the inner engine: outside data, so typed unknown until facts.ts parses it. */

@@ -155,6 +155,13 @@ export class LabSessions {
     return this.entries.get(sessionKey(learnerId, labId))?.sandbox;
   }
 
+  /** How many sessions are in each state now (for the metrics). */
+  stateCounts(): Map<SessionState, number> {
+    const out = new Map<SessionState, number>();
+    for (const e of this.entries.values()) out.set(e.status.state, (out.get(e.status.state) ?? 0) + 1);
+    return out;
+  }
+
   /** The sessions that hold a sandbox now (adopted ones included). */
   live(): { learnerId: string; labId: string }[] {
     return [...this.entries.values()].filter((e) => e.sandbox).map((e) => ({ learnerId: e.learnerId, labId: e.labId }));

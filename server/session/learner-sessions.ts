@@ -4,9 +4,10 @@
 // replacing one that died. It goes away on one path only, `stop` (idle reclaim, the instructor ends the
 // learner's session or the class) or `resetTo` (a fresh sandbox brought to a step), and in every case
 // the learner's page is told why: a notice on their event stream and the terminal closed with a reason.
-// Also owns the terminals (one per session, see server/terminal/), the idle clock, which steps' setup
+// Also owns the terminals (several tabs per session, see terminal-tabs.ts and server/terminal/), the idle clock, which steps' setup
 // ran in the current sandbox, and the board's "sandbox" events. Keys come from session-key.ts only.
 import type { LearnerEvent, SessionNoticeKind } from '../../shared/classroom-events.ts';
+import type { ActivityDetail } from '../classroom/class-events.ts';
 import { CloseCode, closeReason } from '../../shared/protocol.ts';
 import type { WebSocket } from 'ws';
 import { runStepChecks, runStepSolve, type StepResult } from '../checks/run-step.ts';
@@ -20,7 +21,9 @@ import type { TerminalTap } from '../terminal/terminal-session.ts';
 import { ENDED_MESSAGE, RECLAIMED_MESSAGE, leftText, warningMessage, type IdlePolicy } from './idle-policy.ts';
 import { IdleReaper } from './idle-reaper.ts';
 import { LabSessions, type SessionEvent, type SessionState, type SessionStatus } from './lab-sessions.ts';
-import { sessionKey } from './session-key.ts';
+import { sessionKey, terminalKey } from './session-key.ts';
+import { TabError, TerminalTabs, type ActiveTab } from './terminal-tabs.ts';
+import { DEFAULT_TERMINAL_ID, type TerminalTab } from '../../shared/api.ts';
 
 export type { SessionState, SessionStatus, SessionEvent };
 
@@ -50,8 +53,8 @@ export interface SessionNotice {
 
 /** Where the session owner reports what happened: ClassEvents in the app, a recorder in tests. */
 export interface SessionEventSink {
-  notice(e: SessionNotice): void;
-  learner(e: LearnerEvent): void;
+  notice(e: SessionNotice, detail?: ActivityDetail): void;
+  learner(e: LearnerEvent, detail?: ActivityDetail): void;
 }
 
 /** Records learners' terminals (server/recording/): a tap per terminal, told when the learner's step changes. */
@@ -74,6 +77,8 @@ export interface LearnerSessionsOptions {
   now?: () => number;
   healthTtlMs?: number;
   terminals?: TerminalManagerOptions;
+  /** Terminal tabs per learner and lab (default MAX_TERMINALS). */
+  maxTerminals?: number;
 }
 
 /** Connects an upgraded socket to the learner's terminal; never throws. */
@@ -83,6 +88,8 @@ export class LearnerSessions implements Disposable {
   readonly #opts: LearnerSessionsOptions;
   readonly #sandboxes: LabSessions;
   readonly #terminals: TerminalManager;
+  /** The learner's terminal tabs (names, order, which tab is in front), kept in the store. */
+  readonly tabs: TerminalTabs;
   /** The idle clock; public so a test (or a future admin route) can read deadlines and tick it. */
   readonly idle: IdleReaper;
   readonly #lastBoardState = new Map<string, SessionState>();
@@ -106,6 +113,7 @@ export class LearnerSessions implements Disposable {
       onActivity: (learnerId, labId) => this.idle.touch(learnerId, labId),
     });
     this.#terminals = new TerminalManager(opts.terminals);
+    this.tabs = new TerminalTabs(opts.store.database, opts.maxTerminals);
     // Disposed newest first: the idle clock stops, then terminals close, then sandboxes are let go.
     this.#lifetime.add({
       dispose: async () => {
@@ -122,8 +130,8 @@ export class LearnerSessions implements Disposable {
     return this.#opts.logger ?? silentLogger;
   }
 
-  #notice(learnerId: string, kind: SessionNoticeKind, message: string): void {
-    this.#opts.events.notice({ type: 'session', learnerId, kind, message, at: Date.now() });
+  #notice(learnerId: string, kind: SessionNoticeKind, message: string, labId?: string): void {
+    this.#opts.events.notice({ type: 'session', learnerId, kind, message, at: Date.now() }, labId === undefined ? {} : { labId });
   }
 
   #onStatus(e: SessionEvent): void {
@@ -166,6 +174,11 @@ export class LearnerSessions implements Disposable {
     return this.#sandboxes.status(learnerId, labId);
   }
 
+  /** How many sessions are in each state, and how many terminals are open (for the metrics). */
+  counts(): { states: Map<SessionState, number>; terminals: number } {
+    return { states: this.#sandboxes.stateCounts(), terminals: this.#terminals.size };
+  }
+
   /** Calls `fn` on every sandbox status change; dispose the result to stop. */
   subscribe(fn: (e: SessionEvent) => void): Disposable {
     return toDisposable(this.#sandboxes.subscribe(fn));
@@ -177,8 +190,9 @@ export class LearnerSessions implements Disposable {
    * in flight); a read-only watcher (the instructor) needs nothing. Then `attach(ws)` connects the
    * socket, counts typing as activity and runs the setup of the step the learner is on.
    */
-  async prepareTerminal(learnerId: string, lab: Lab, opts: { readOnly?: boolean } = {}): Promise<TerminalAttach> {
-    const key = sessionKey(learnerId, lab.id);
+  async prepareTerminal(learnerId: string, lab: Lab, opts: { readOnly?: boolean; terminal?: string } = {}): Promise<TerminalAttach> {
+    const terminal = opts.terminal ?? DEFAULT_TERMINAL_ID;
+    const key = terminalKey(learnerId, lab.id, terminal);
     if (opts.readOnly) {
       return (ws) =>
         this.#terminals.attach(
@@ -190,7 +204,10 @@ export class LearnerSessions implements Disposable {
           { readOnly: true },
         );
     }
-    await this.#resets.get(key)?.catch(() => undefined);
+    // The default terminal can always be attached (a page that names none gets it); others are opened first.
+    if (terminal !== DEFAULT_TERMINAL_ID && !this.tabs.has(learnerId, lab.id, terminal)) throw new TabError(`no terminal '${terminal}' in this session: open it first`, 'unknown');
+    const session = sessionKey(learnerId, lab.id);
+    await this.#resets.get(session)?.catch(() => undefined);
     let sandbox: Sandbox;
     try {
       sandbox = await this.ensure(learnerId, lab);
@@ -200,6 +217,7 @@ export class LearnerSessions implements Disposable {
     }
     return (ws) => {
       this.#terminals.attach(ws, key, (cols, rows) => sandbox.openTerminal(cols, rows), {
+        group: session,
         // Typing is activity; resizes and flow-control acks are not (a streaming `watch` is not a learner).
         onInput: () => this.idle.touch(learnerId, lab.id),
         tap: (cols, rows) => this.#opts.recorder?.tap(learnerId, lab.id, cols, rows, this.#currentStep(learnerId, lab)?.id),
@@ -207,6 +225,29 @@ export class LearnerSessions implements Disposable {
       const step = this.#currentStep(learnerId, lab);
       if (step) this.openStep(learnerId, lab, step).catch((err: unknown) => this.#logger.warn({ learner: learnerId, lab: lab.id, step: step.id, err: errorMessage(err) }, 'step setup failed'));
     };
+  }
+
+  /** Opens a terminal tab (see TerminalTabs.open); its shell starts when a page connects to it. */
+  openTerminal(learnerId: string, labId: string, want: { id?: string; title?: string } = {}): TerminalTab {
+    return this.tabs.open(learnerId, labId, want);
+  }
+
+  /** Closes a terminal tab and ends its shell; its pages are told (4404: no reconnecting to a closed tab). */
+  async closeTerminal(learnerId: string, labId: string, terminal: string): Promise<void> {
+    this.tabs.close(learnerId, labId, terminal);
+    await this.#terminals.end(terminalKey(learnerId, labId, terminal), { code: CloseCode.UnknownSession, reason: 'this terminal tab was closed' });
+  }
+
+  /** Whether the terminal has a live shell (attached or within its grace period). */
+  terminalLive(learnerId: string, labId: string, terminal: string): boolean {
+    return this.#terminals.has(terminalKey(learnerId, labId, terminal));
+  }
+
+  /** The learner put a workspace tab in front: remembered, and their class's board is told. */
+  setActiveTab(learnerId: string, labId: string, tab: string, title: string): ActiveTab {
+    const active = this.tabs.setActive(learnerId, labId, tab, title);
+    this.#opts.events.learner({ type: 'tab', learnerId, tab: active.tab, title: active.title, at: active.at });
+    return active;
   }
 
   #currentStep(learnerId: string, lab: Lab): Step | undefined {
@@ -225,8 +266,9 @@ export class LearnerSessions implements Disposable {
     const result = await runStepChecks(sandbox, lab, step, answers);
     this.#opts.store.recordAttempt(learnerId, lab.id, step.id, result.passed, result);
     const at = Date.now();
-    this.#opts.events.learner({ type: 'check', learnerId, stepId: step.id, passed: result.passed, at });
-    if (result.passed) this.#opts.events.learner({ type: 'step-done', learnerId, stepId: step.id, at });
+    const checks = result.checks.map((c) => ({ name: c.name, passed: c.passed }));
+    this.#opts.events.learner({ type: 'check', learnerId, stepId: step.id, passed: result.passed, at }, { labId: lab.id, checks, durationMs: result.durationMs });
+    if (result.passed) this.#opts.events.learner({ type: 'step-done', learnerId, stepId: step.id, at }, { labId: lab.id });
     return { ...result, completedSteps: this.#opts.store.getProgress(learnerId, lab.id).completedSteps };
   }
 
@@ -239,9 +281,9 @@ export class LearnerSessions implements Disposable {
     const message = STOP_MESSAGES[reason];
     this.#logger.info({ learner: learnerId, lab: labId, reason }, 'stopping the sandbox');
     this.idle.forget(learnerId, labId);
-    this.#notice(learnerId, reason, message);
+    this.#notice(learnerId, reason, message, labId);
     // The terminal first: a shell whose sandbox vanished would only say "shell exited".
-    await this.#terminals.end(sessionKey(learnerId, labId), { code: CloseCode.UnknownSession, reason: closeReason(message) });
+    await this.#terminals.endGroup(sessionKey(learnerId, labId), { code: CloseCode.UnknownSession, reason: closeReason(message) });
     await this.#sandboxes.destroy(learnerId, labId);
   }
 
@@ -263,7 +305,7 @@ export class LearnerSessions implements Disposable {
       this.#logger.info({ learner: learnerId, lab: lab.id, step: to.id }, 'resetting the sandbox to a step');
       this.#notice(learnerId, 'reset', message);
       this.#opts.store.setCurrentStep(learnerId, lab.id, to.id);
-      await this.#terminals.end(key, { code: CloseCode.GoingAway, reason: closeReason(message) });
+      await this.#terminals.endGroup(key, { code: CloseCode.GoingAway, reason: closeReason(message) });
       await this.#sandboxes.destroy(learnerId, lab.id);
       const sandbox = await this.ensure(learnerId, lab);
       for (const step of lab.steps) {
@@ -272,7 +314,7 @@ export class LearnerSessions implements Disposable {
         await runStepSolve(sandbox, lab, step);
       }
       await this.openStep(learnerId, lab, to);
-      this.#opts.events.learner({ type: 'step-opened', learnerId, stepId: to.id, at: Date.now() });
+      this.#opts.events.learner({ type: 'step-opened', learnerId, stepId: to.id, at: Date.now() }, { labId: lab.id });
     })();
     this.#resets.set(key, run);
     return run.finally(() => {

@@ -64,6 +64,24 @@ const MIGRATIONS: string[] = [
      lab_id TEXT NOT NULL,
      assigned_at INTEGER NOT NULL
    );`,
+  // The learner's workspace (server/session/terminal-tabs.ts): their terminal tabs in order with the
+  // names they gave them, and which workspace tab they last had in front (the instructor's board shows it).
+  `CREATE TABLE terminal_tabs (
+     learner_id TEXT NOT NULL REFERENCES learners(id),
+     lab_id TEXT NOT NULL,
+     terminal_id TEXT NOT NULL,
+     title TEXT NOT NULL,
+     position INTEGER NOT NULL,
+     PRIMARY KEY (learner_id, lab_id, terminal_id)
+   );
+   CREATE TABLE workspace_active_tab (
+     learner_id TEXT NOT NULL REFERENCES learners(id),
+     lab_id TEXT NOT NULL,
+     tab_id TEXT NOT NULL,
+     title TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     PRIMARY KEY (learner_id, lab_id)
+   );`,
   // Terminal recordings (server/recording/): the instructor turns them on per class.
   `ALTER TABLE classes ADD COLUMN recording INTEGER NOT NULL DEFAULT 0;`,
 ];

@@ -22,6 +22,8 @@ export interface TerminalManagerOptions {
 
 export class TerminalManager {
   readonly #sessions = new Map<string, TerminalSession>();
+  /** key → the group it belongs to (a learner's session has several terminals, ended together). */
+  readonly #groups = new Map<string, string>();
   readonly #graceMs: number;
   readonly #scrollbackBytes: number;
   #disposePromise: Promise<void> | undefined;
@@ -29,6 +31,11 @@ export class TerminalManager {
   constructor(opts: TerminalManagerOptions = {}) {
     this.#graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
     this.#scrollbackBytes = opts.scrollbackBytes ?? DEFAULT_SCROLLBACK_BYTES;
+  }
+
+  /** Terminals live now (a shell in a sandbox, attached or in its reconnect grace). */
+  get size(): number {
+    return this.#sessions.size;
   }
 
   /**
@@ -40,7 +47,7 @@ export class TerminalManager {
     ws: WebSocket,
     key: string,
     spawn: (cols: number, rows: number) => PtyLike,
-    opts: { readOnly?: boolean; onInput?: () => void; tap?: (cols: number, rows: number) => TerminalTap | undefined } = {},
+    opts: { readOnly?: boolean; onInput?: () => void; group?: string; tap?: (cols: number, rows: number) => TerminalTap | undefined } = {},
   ): void {
     const readOnly = opts.readOnly ?? false;
     // A socket that closed while the caller authenticated would never fire 'close' for us, so its
@@ -71,11 +78,14 @@ export class TerminalManager {
         graceMs: this.#graceMs,
         scrollbackBytes: this.#scrollbackBytes,
         onEnd: () => {
-          if (this.#sessions.get(key) === created) this.#sessions.delete(key);
+          if (this.#sessions.get(key) !== created) return;
+          this.#sessions.delete(key);
+          this.#groups.delete(key);
         },
       });
       session = created;
       this.#sessions.set(key, session);
+      if (opts.group !== undefined) this.#groups.set(key, opts.group);
     }
     session.attach(ws, readOnly, opts.onInput);
   }
@@ -83,6 +93,12 @@ export class TerminalManager {
   /** Ends the terminal `key` (its shell's whole session), closing its sockets with `closeWith`; no-op if none. */
   async end(key: string, closeWith: CloseWith): Promise<void> {
     await this.#sessions.get(key)?.dispose(closeWith);
+  }
+
+  /** Ends every terminal attached with `group` (a learner's whole session), as end() does. */
+  async endGroup(group: string, closeWith: CloseWith): Promise<void> {
+    const keys = [...this.#groups].filter(([, g]) => g === group).map(([k]) => k);
+    await Promise.all(keys.map((k) => this.end(k, closeWith)));
   }
 
   /** Whether a live terminal exists for `key` (attached or within its grace period). */
@@ -99,6 +115,7 @@ export class TerminalManager {
   dispose(): Promise<void> {
     this.#disposePromise ??= Promise.all([...this.#sessions.values()].map((s) => s.dispose())).then(() => {
       this.#sessions.clear();
+      this.#groups.clear();
     });
     return this.#disposePromise;
   }

@@ -1,7 +1,8 @@
 // A classroom in real headless Chromium, two browser contexts (two people): the instructor signs in
 // with the token, creates a class and watches the live board; a learner joins by the link, runs the
 // step with its Run button and checks it; the board shows the step done, the instructor opens the
-// learner's terminal read-only and sees what the learner ran, and a broadcast reaches the learner.
+// learner's terminal read-only and sees what the learner ran, sees which tab the learner is in and
+// follows them into it, and a broadcast reaches the learner.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -101,6 +102,32 @@ test('instructor and learner in two browsers: join by link, run, check, board, w
     await teacher.locator('.board-head').scrollIntoViewIfNeeded();
     await teacher.evaluate(() => document.querySelector('main.board')?.scrollTo(0, 0));
     await teacher.screenshot({ path: path.join(ARTIFACTS, 'classroom-board.png') });
+  });
+
+  await t.test('the board shows which tab the learner is in, and the watch view follows them into it', async () => {
+    await learner.locator('button[data-action="new-terminal"]').click();
+    await learner.locator('.ws-tab.is-active [role="tab"]', { hasText: 'Terminal 2' }).waitFor();
+    await waitForText(learner, '.ws-panel:not([hidden]) .xterm-rows', /webfix[^\n]*[#$]/, PROMPT_TIMEOUT_MS);
+    await learner.locator('.ws-panel:not([hidden]) .xterm').click();
+    await learner.keyboard.type('echo in-tab-$((1+1))');
+    await learner.keyboard.press('Enter');
+    await teacher.locator('tr[data-learner] td.tab-cell[data-active-tab="term:2"]', { hasText: 'Terminal 2' }).waitFor({ timeout: OUTPUT_TIMEOUT_MS });
+    await teacher.locator('.watch-panel [data-watch-active="term:2"]', { hasText: 'in: Terminal 2' }).waitFor({ timeout: OUTPUT_TIMEOUT_MS });
+    await waitForText(teacher, '.watch-panel .xterm-rows', /in-tab-2/);
+    assert.equal(await teacher.locator('select[name="watch-terminal"]').inputValue(), '2');
+    // A renamed tab shows by its new name; back in the first tab, the watch view follows.
+    await learner.locator('.ws-tab.is-active [role="tab"]').dblclick();
+    await learner.locator('input.ws-rename').fill('server');
+    await learner.keyboard.press('Enter');
+    await teacher.locator('tr[data-learner] td.tab-cell', { hasText: 'server' }).waitFor({ timeout: OUTPUT_TIMEOUT_MS });
+    await learner.locator('.ws-tab [role="tab"]', { hasText: 'Terminal 1' }).click();
+    await teacher.locator('.watch-panel [data-watch-active="term:1"]').waitFor({ timeout: OUTPUT_TIMEOUT_MS });
+    await waitForText(teacher, '.watch-panel .xterm-rows', /live-42/);
+    // The instructor can pick the other terminal by hand, and then stays on it.
+    await teacher.locator('select[name="watch-terminal"]').selectOption('2');
+    await waitForText(teacher, '.watch-panel .xterm-rows', /in-tab-2/);
+    assert.equal(await teacher.locator('input[name="follow-tab"]').isChecked(), false);
+    await teacher.screenshot({ path: path.join(ARTIFACTS, 'classroom-board-watch-tab.png') });
   });
 
   await t.test('a broadcast appears on the learner\'s page', async () => {

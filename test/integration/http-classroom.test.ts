@@ -8,11 +8,13 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import { parse } from 'csv-parse/sync';
 import type { ClassEvent } from '../../shared/classroom-events.ts';
 import { LABEL } from '../../server/sandbox/naming.ts';
 import { SANDBOX_DOCKER, requireDocker } from '../support/require.ts';
 import { EventsClient, OPEN_TIMEOUT_MS, TermClient, upgradeStatus } from './http-clients.ts';
 import { call, copyLab, field, signIn, startServer } from './http-fixture.ts';
+import { loadCatalog } from '../../server/labs/catalog.ts';
 
 const LEARNERS = 10;
 /** One sandbox per learner plus one for a late namesake, prepared two at a time (the reset learner's are made on demand). */
@@ -210,5 +212,37 @@ test('a class of ten: pool, concurrent joins, checks, events, isolation and the 
     assert.equal(after.status, 401);
     assert.match(field(after.body, 'error'), /class session has ended/);
     await Promise.all(learners.map((l) => l.term.closed));
+  });
+
+  await t.test('the results, as the board\'s CSV and `labrun export`, list every learner and step with its state', async () => {
+    const steps = (await loadCatalog(fx.labsDir)).byId(fx.labId)?.steps ?? [];
+    assert.equal(steps.length, 7);
+    const res = await fetch(`${url}/api/classes/${classId}/results.csv`, { headers: { cookie: owner } });
+    assert.equal(res.status, 200);
+    const csv = await res.text();
+    const cli = execFileSync('bin/labrun', ['export', '--class', classId, '--data', fx.dataDir, '--labs', fx.labsDir], { encoding: 'utf8' });
+    assert.equal(cli, csv, 'the command prints what the board downloads');
+    const rows: Record<string, string>[] = parse(csv, { columns: true });
+    const learnerIds = [...new Set(rows.map((r) => r.learner_id))];
+    // Ten learners, the late namesake and the learner who was reset: every one, with every step.
+    assert.equal(learnerIds.length, LEARNERS + 2);
+    assert.equal(rows.length, (LEARNERS + 2) * steps.length);
+    for (const id of learnerIds) assert.deepEqual(rows.filter((r) => r.learner_id === id).map((r) => r.step_id), steps.map((s) => s.id), `${id}: every step, in order`);
+    for (const l of learners) {
+      const mine = rows.filter((r) => r.learner_id === l.id);
+      const first = mine[0];
+      assert.ok(first);
+      assert.equal(first.state, 'done', `${l.id} did step one`);
+      assert.match(first.done_at ?? '', /^\d{4}-\d\d-\d\dT/);
+      assert.ok(Number(first.attempts) >= 1 && Number(first.attempts) <= CHECK_ATTEMPTS);
+      assert.equal(Number(first.failed_attempts), Number(first.attempts) - 1, 'failed until the one that passed');
+      assert.ok(Number(first.time_on_step_seconds) >= 0);
+      assert.deepEqual(mine.slice(1).map((r) => r.state), steps.slice(1).map(() => 'not started'));
+    }
+    const reset = rows.filter((r) => r.learner_name === 'Reset me');
+    assert.deepEqual(reset.map((r) => r.state), ['not started', 'current', 'not started', 'not started', 'not started', 'not started', 'not started']);
+    const namesakes = rows.filter((r) => r.learner_name === 'Learner 0');
+    assert.equal(namesakes.length, 2 * steps.length, 'the first Learner 0 and the namesake are two learners');
+    assert.equal(rows[0]?.step_title, steps[0]?.title);
   });
 });

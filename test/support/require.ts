@@ -64,3 +64,13 @@ export function requireAsciinema(t: TestContext): boolean {
     return missing(t, 'no asciinema command (apt-get install asciinema)');
   }
 }
+
+/** True when Debian's nginx is installed (nginx-light; .ci/run installs it); otherwise fails (CI) or skips loudly. */
+export function requireNginx(t: TestContext): boolean {
+  return existsSync(process.env.LABRUN_NGINX ?? '/usr/sbin/nginx') || missing(t, 'no nginx at /usr/sbin/nginx (apt-get install nginx-light)');
+}
+
+/** True when Debian's Caddy is installed (.ci/run installs it); otherwise fails (CI) or skips loudly. */
+export function requireCaddy(t: TestContext): boolean {
+  return existsSync(process.env.LABRUN_CADDY ?? '/usr/bin/caddy') || missing(t, 'no caddy at /usr/bin/caddy (apt-get install caddy)');
+}

@@ -35,6 +35,6 @@ test('who a request is, by its cookies', () => {
 });
 
 test('a learner cookie is HttpOnly, Lax (the join link comes from another site) and Secure over https', () => {
-  assert.equal(Auth.learnerCookieHeader(ADA_SECRET, false), `${LEARNER_COOKIE}=${ADA_SECRET}; Path=/; HttpOnly; SameSite=Lax; Max-Age=604800`);
-  assert.match(Auth.learnerCookieHeader(ADA_SECRET, true), /; Secure$/);
+  assert.equal(auth.learnerCookieHeader(ADA_SECRET, false), `${LEARNER_COOKIE}=${ADA_SECRET}; Path=/; HttpOnly; SameSite=Lax; Max-Age=604800`);
+  assert.match(auth.learnerCookieHeader(ADA_SECRET, true), /; Secure$/);
 });

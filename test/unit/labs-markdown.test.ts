@@ -37,3 +37,20 @@ test('a link to topology: becomes an in-page link the lesson page turns into "sh
   assert.match(html, /<a href="#topology" class="panel-link" data-panel="topology">see the picture<\/a>/);
   assert.doesNotMatch(html, /javascript:/);
 });
+
+test('terminal=<id> on a run fence names the terminal tab it runs in', () => {
+  const html = renderMarkdown('```sh run terminal=2\nnginx -g "daemon off;"\n```\n\n```sh run terminal=server\ncurl localhost\n```\n\n```sh run\nls\n```\n');
+  assert.match(html, /<pre data-lang="sh" data-run(="")? data-terminal="2"><code>nginx/);
+  assert.match(html, /<pre data-lang="sh" data-run(="")? data-terminal="server"><code>curl/);
+  assert.match(html, /<pre data-lang="sh" data-run(="")?><code>ls/);
+});
+
+test('a bad terminal= is not rendered and is reported on its line', async () => {
+  const { fenceProblems } = await import('../../server/labs/markdown.ts');
+  const body = 'Intro\n\n```sh run terminal=../x\nls\n```\n\ntext\n\n```sh terminal=2\nls\n```\n';
+  assert.doesNotMatch(renderMarkdown(body), /data-terminal/);
+  assert.deepEqual(fenceProblems(body), [
+    { line: 3, message: "code block: terminal=../x is not a terminal id (1-32 lowercase letters, digits, '-' or '_')" },
+    { line: 9, message: "code block: terminal=2 needs 'run' too (```sh run terminal=2)" },
+  ]);
+});

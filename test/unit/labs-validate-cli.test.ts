@@ -12,6 +12,7 @@ function validate(...args: string[]) {
 const F = 'test/fixtures/labs';
 const expected: Record<string, string[]> = {
   'bad-regex': [`${F}/bad-regex/steps/01-only.md:7:28: checks[0].expect[0].stdout.matches: invalid regex: Invalid regular expression: /hel(lo/m: Unterminated group`],
+  'bad-terminal': [`${F}/bad-terminal/steps/01-only.md:6:1: code block: terminal=Web is not a terminal id (1-32 lowercase letters, digits, '-' or '_')`],
   'bad-yaml': [`${F}/bad-yaml/steps/01-only.md:5:10: YAML: Nested mappings are not allowed in compact mappings`],
   'missing-field': [`${F}/missing-field/lab.yaml:1:1: missing required field 'title'`, `${F}/missing-field/lab.yaml:2:10: minutes: Invalid input: expected number, received string`],
   'missing-step': [`${F}/missing-step/lab.yaml:7:5: step file steps/02-missing.md not found`],
