@@ -69,7 +69,7 @@ test('20 containers on 5 networks: every one drawn, no boxes overlapping, all te
   page.on('pageerror', (err) => errors.push(err.message));
   await page.goto(`${server.url}/?token=unit-token-0123456789abcdef`);
   await page.goto(`${server.url}/labs/${FAKE_LAB}`);
-  await page.locator('.pane-tab[data-view="topology"]').click();
+  await page.locator('.ws-tab-label[data-tab="topology"]').click();
   await page.locator('.topology g[data-container]').nth(CONTAINERS - 1).waitFor({ timeout: 30_000 });
 
   const drawn = await page.evaluate(() => {

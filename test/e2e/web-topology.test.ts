@@ -27,8 +27,8 @@ async function waitForScreen(page: Page, marker: string, timeout: number): Promi
 
 /** Types a command in the terminal and waits for its "done" marker; returns when the shell printed it. */
 async function run(page: Page, command: string, marker: string): Promise<number> {
-  await page.locator('.pane-tab[data-view="terminal"]').click();
-  await page.locator('.term-host .xterm').click();
+  await page.locator('.ws-tab-label[data-tab="term:1"]').click();
+  await page.locator('.ws-panel:not([hidden]) .term-host .xterm').click();
   // The marker is computed by the shell, so the echoed command line never matches it.
   await page.keyboard.type(`${command} && echo ${marker}-$((40+2))`);
   await page.keyboard.press('Enter');
@@ -110,7 +110,7 @@ test('the topology panel follows the learner\'s stack live, in Chromium', async 
   await page.goto(`${server.url}/labs/${fx.labId}`);
   await page.waitForFunction(() => /linuxnetworks[^\n]*[#$]/.test((document.querySelector('.term-host .xterm-rows')?.textContent ?? '').replace(/\u00a0/g, ' ')), undefined, { timeout: PROMPT_TIMEOUT_MS });
   // Opened once: from then on it stays live behind the terminal.
-  await page.locator('.pane-tab[data-view="topology"]').click();
+  await page.locator('.ws-tab-label[data-tab="topology"]').click();
   await page.locator('.topology .topo-status').filter({ hasText: /No containers yet|container/ }).waitFor({ timeout: PANEL_TIMEOUT_MS });
 
   await t.test('after docker compose up -d: linuxnetworks_default with nginx_a and nginx_b at their inspected addresses', async () => {
@@ -124,7 +124,7 @@ test('the topology panel follows the learner\'s stack live, in Chromium', async 
     }
     assert.equal(d.namespaces.length, 2, 'two namespaces, one per container');
     assert.equal(d.dns, 2, 'an embedded DNS in each');
-    await page.locator('.pane-tab[data-view="topology"]').click();
+    await page.locator('.ws-tab-label[data-tab="topology"]').click();
     await page.locator('.topology g[data-service="nginx_a"]').click();
     const details = page.locator('.topo-details');
     await details.waitFor();
@@ -140,7 +140,7 @@ test('the topology panel follows the learner\'s stack live, in Chromium', async 
     console.log(`# panel showed the shared namespace ${Date.now() - done} ms after the command finished`);
     assert.equal(await addressesIn(page, 'nginx_b'), '');
     assert.equal(await addressesIn(page, 'nginx_a'), await inspected('nginx_a'));
-    await page.locator('.pane-tab[data-view="topology"]').click();
+    await page.locator('.ws-tab-label[data-tab="topology"]').click();
     await page.screenshot({ path: path.join(ARTIFACTS, 'topology-2-shared-namespace.png') });
   });
 
@@ -149,7 +149,7 @@ test('the topology panel follows the learner\'s stack live, in Chromium', async 
     await panel(page, (x) => x.networks.includes('labnet2') && /labnet2=/.test(x.services.nginx_a ?? ''));
     console.log(`# panel showed the second network ${Date.now() - done} ms after the command finished`);
     assert.equal(await addressesIn(page, 'nginx_a'), await inspected('nginx_a'));
-    await page.locator('.pane-tab[data-view="topology"]').click();
+    await page.locator('.ws-tab-label[data-tab="topology"]').click();
     await page.screenshot({ path: path.join(ARTIFACTS, 'topology-3-second-network.png') });
   });
 
