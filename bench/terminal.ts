@@ -1,23 +1,35 @@
-// Terminal benchmark: labrun's terminal stack (TerminalManager + mountTerminal, bundled into the page
-// under bench/terminal/) next to wetty (npm), both serving a local bash on 127.0.0.1 to headless
-// Chromium. Prints keystroke echo latency (p50/p99), render throughput of `seq 1 300000`, and the
-// server's RSS growth while `yes` runs for 10 s with the page rendering, then one verdict line per goal.
-// No assertions. The seq runs of both stacks are interleaved (labrun, wetty, labrun, …) so that load
-// from other work on the machine hits both alike; beside them, xterm alone (6.0, ours, and 5.3,
-// wetty's) renders the same bytes without any network, which tells a transport gap from an xterm one.
+// Terminal benchmark on the shipped path: `labrun serve` (with its token sign-in, the lesson page and
+// a shell in a real isolated sandbox, reached by an Engine API exec) next to wetty (npm) serving the
+// `docker exec -it` CLI into a sandbox of the same image, so both reach the same shell in the same kind
+// of sandbox; the stripped harness (bench/terminal/server.ts: labrun's
+// TerminalManager and client over a local bash, no express, auth or sandbox) is a third column that
+// isolates the transport. All driven in headless Chromium. Prints keystroke echo latency (p50/p99),
+// render throughput of `seq 1 300000`, Ctrl-C under `yes` to the prompt, and the server's RSS growth
+// while `yes` runs, then one verdict line per goal. No assertions. Echo and seq phases are interleaved
+// across stacks (labrun, wetty, harness, labrun, …) so that load from other work hits them alike.
+// Beside them, xterm alone renders the same bytes with no network: xterm 5.5 (ours) with the lesson
+// page's options and grid, and wetty's xterm with wetty's, which tells a page-side gap from xterm's.
 //
 // Timing is taken inside the page: a keystroke is injected as an `input` event on xterm's textarea
 // (the path a real keypress takes once the browser has decoded it) and the clock stops when the DOM
-// renderer's rows change, i.e. when the echo is on screen. Both stacks use xterm's DOM renderer.
+// renderer's rows change, i.e. when the echo is on screen. All stacks use xterm's DOM renderer. For
+// the lesson page the bench also counts, during each seq run, WebSocket frames and bytes, acks sent,
+// animation frames, and the longest wait for the next frame (a flow-control pause shows there).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { build } from 'esbuild';
 import { chromium, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/support/require.ts';
+import { TERMINAL_OPTIONS } from '../client/terminal/terminal-options.ts';
+import { DindDriver } from '../server/sandbox/dind.ts';
+import { resourceName } from '../server/sandbox/naming.ts';
+import type { Sandbox } from '../server/sandbox/sandbox.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, SANDBOX_ENGINE } from '../test/support/require.ts';
 import { reportUnmeasured, unmeasured } from './support/measure.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
@@ -32,11 +44,17 @@ const WETTY_MAIN = join(WETTY_PREFIX, 'node_modules/wetty/build/main.js');
 const ECHO_SAMPLES = 200;
 const SEQ_N = 300_000;
 /** Interleaved seq rounds; the median is reported (single runs vary ±30% on a loaded machine). */
-const SEQ_RUNS = 7;
+const SEQ_RUNS = Number(process.env.LABRUN_BENCH_ROUNDS ?? 7);
 /** Bytes per write in the xterm-only runs: about one of labrun's output frames during `seq`. */
 const XTERM_ONLY_CHUNK = 16 * 1024;
 const YES_SECONDS = 10;
-const PROMPT = '$ ';
+const TOKEN = 'bench-terminal-token-0123456789';
+/** The bench's own lab and sandbox names, so cleanup removes only what this run made. */
+const LAB_ID = `termbench-${process.pid}`;
+const WORKSPACE = 'termbench';
+/** Goals of the terminal issue, printed as verdicts. */
+const PAGE_GAP_GOAL = 0.1;
+const CTRL_C_GOAL_MS = 150;
 /** Bounded waits: a stuck stack is reported as such, never hangs the bench. */
 const STEP_TIMEOUT_MS = 60_000;
 
@@ -51,9 +69,12 @@ interface Target {
   name: string;
   url: string;
   server: ChildProcess;
+  /** Removes what the target made besides its server process (sandboxes, folders). */
+  cleanup?: () => Promise<void>;
 }
 
 interface Result {
+  ctrlCMs: number;
   echoP50: number;
   echoP99: number;
   seqMs: number;
@@ -108,7 +129,7 @@ async function waitForHttp(url: string, child: ChildProcess, what: string): Prom
   }
 }
 
-async function startLabrun(): Promise<Target> {
+async function startHarness(): Promise<Target> {
   await mkdir(OUT, { recursive: true });
   await build({
     entryPoints: { page: join(ROOT, 'bench/terminal/page.ts') },
@@ -136,7 +157,44 @@ async function startLabrun(): Promise<Target> {
     });
     server.once('exit', (code) => rej(new Error(`labrun bench server exited with code ${code}`)));
   });
-  return { name: 'labrun', url: `http://127.0.0.1:${port}/`, server };
+  return { name: 'harness', url: `http://127.0.0.1:${port}/`, server };
+}
+
+/** `labrun serve` as a user runs it, with a one-step lab of no images; the page is the lesson page. */
+async function startProduct(): Promise<Target> {
+  // Short: the sandbox driver puts unix sockets under it, and sun_path holds only 107 bytes.
+  const root = mkdtempSync(join(tmpdir(), 'lrt-'));
+  const lab = join(root, 'labs', LAB_ID);
+  mkdirSync(join(lab, 'steps'), { recursive: true });
+  writeFileSync(join(lab, 'lab.yaml'), `title: Terminal bench\nsummary: A shell to measure.\nminutes: 1\nworkspace: ${WORKSPACE}\ncompose: []\n`);
+  writeFileSync(join(lab, 'steps', '01-shell.md'), '---\ntitle: A shell\n---\nType in the terminal.\n');
+  const port = await freePort();
+  const server = spawn(join(ROOT, 'bin/labrun'), ['serve', '--host', '127.0.0.1', '--port', String(port), '--labs', join(root, 'labs'), '--data', join(root, 'data'), '--token', TOKEN], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const cleanup = async (): Promise<void> => {
+    // labrun keeps sandboxes across a restart; this run's are removed by their lab label.
+    await new DindDriver({ stateDir: join(root, 'data', 'sandboxes') }).reap((labels) => labels['labrun.lab'] !== LAB_ID);
+    rmSync(root, { recursive: true, force: true });
+  };
+  try {
+    await new Promise<void>((res, rej) => {
+      const timer = setTimeout(() => rej(new Error('labrun serve did not print its URL')), STEP_TIMEOUT_MS);
+      server.stdout?.on('data', (d: Buffer) => {
+        if (d.toString().includes('labrun is ready')) {
+          clearTimeout(timer);
+          res();
+        }
+      });
+      server.once('exit', (code) => rej(new Error(`labrun serve exited with code ${code}`)));
+    });
+  } catch (err) {
+    stop(server);
+    await cleanup();
+    throw err;
+  }
+  return { name: 'labrun', url: `http://127.0.0.1:${port}/labs/${LAB_ID}?token=${TOKEN}`, server, cleanup };
 }
 
 interface XtermOnly {
@@ -174,13 +232,21 @@ async function buildXtermOnly(): Promise<XtermOnly[]> {
   return out;
 }
 
-async function measureXtermOnly(x: XtermOnly): Promise<number> {
+/** The grid xterm alone renders: the lesson page's options and size for ours, wetty's defaults for its own. */
+interface Grid {
+  options: Record<string, unknown>;
+  cols: number;
+  rows: number;
+}
+
+async function measureXtermOnly(x: XtermOnly, grid: Grid): Promise<number> {
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
     await page.setContent(`<style>${x.css} html, body { margin: 0; height: 100%; } #term { height: 100%; }</style><div id="term"></div>`);
     await page.addScriptTag({ content: x.js });
-    return num(await page.evaluate(`window.xtermOnly(${SEQ_N}, ${XTERM_ONLY_CHUNK})`));
+    const options = { ...grid.options, cols: grid.cols, rows: grid.rows };
+    return num(await page.evaluate(`window.xtermOnly(${SEQ_N}, ${XTERM_ONLY_CHUNK}, ${JSON.stringify(options)})`));
   } finally {
     await browser.close();
   }
@@ -195,19 +261,62 @@ async function ensureWetty(): Promise<void> {
   if (code !== 0 || !existsSync(WETTY_MAIN)) throw new Error(`npm install wetty@${WETTY_VERSION} failed (exit ${code})`);
 }
 
+/** wetty running `docker exec -it … bash -l` into a sandbox of labrun's image: the shell path labrun's terminal takes. */
 async function startWetty(): Promise<Target> {
   await ensureWetty();
-  const port = await freePort();
-  // As root with an ssh host of localhost, wetty runs --command locally instead of ssh/login.
-  const server = spawn(
-    process.execPath,
-    [WETTY_MAIN, '--host', '127.0.0.1', '--port', String(port), '--ssh-host', 'localhost', '--command', 'bash --norc --noprofile', '--log-level', 'warn'],
-    { cwd: WETTY_PREFIX, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PS1: PROMPT } },
-  );
-  const url = `http://127.0.0.1:${port}/wetty`;
-  await waitForHttp(url, server, 'wetty');
-  return { name: 'wetty', url, server };
+  const stateDir = mkdtempSync(join(tmpdir(), 'lrw-'));
+  const driver = new DindDriver({ stateDir });
+  let sandbox: Sandbox | undefined;
+  const cleanup = async (): Promise<void> => {
+    await sandbox?.destroy();
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  try {
+    sandbox = await driver.create({ labId: LAB_ID, learnerId: 'wetty', workspace: WORKSPACE, images: [] });
+    const port = await freePort();
+    const command = `docker -H ${SANDBOX_ENGINE} exec -it -w ${sandbox.workspacePath} -e TERM=xterm-256color ${resourceName(sandbox.id)} bash -l`;
+    // As root with an ssh host of localhost, wetty runs --command locally instead of ssh/login.
+    const server = spawn(process.execPath, [WETTY_MAIN, '--host', '127.0.0.1', '--port', String(port), '--ssh-host', 'localhost', '--command', command, '--log-level', 'warn'], {
+      cwd: WETTY_PREFIX,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const url = `http://127.0.0.1:${port}/wetty`;
+    await waitForHttp(url, server, 'wetty');
+    return { name: 'wetty', url, server, cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
 }
+
+/**
+ * Counts, in the page, what the terminal's WebSocket carries: binary frames and their bytes, acks sent,
+ * and the longest gap between two frames while counting. Installed before the page's own scripts.
+ */
+const SOCKET_PROBE = `
+  (() => {
+    const stats = { frames: 0, bytes: 0, acks: 0, maxGapMs: 0, last: 0, counting: false };
+    window.__socketStats = stats;
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        this.addEventListener('message', (ev) => {
+          if (!stats.counting || !(ev.data instanceof ArrayBuffer)) return;
+          const now = performance.now();
+          if (stats.last) stats.maxGapMs = Math.max(stats.maxGapMs, now - stats.last);
+          stats.last = now;
+          stats.frames++;
+          stats.bytes += ev.data.byteLength;
+        });
+      }
+      send(data) {
+        if (stats.counting && typeof data === 'string' && data.includes('"ack"')) stats.acks++;
+        return super.send(data);
+      }
+    };
+  })();
+`;
 
 /**
  * Page-side code, kept as plain JavaScript text: functions passed to page.evaluate would carry the
@@ -240,6 +349,20 @@ const PAGE_SCRIPT = `
       this.type(data);
       return (await changed) - t0;
     },
+    /** Any shell's prompt, then the bench's own: '$ ' on a clear screen, the same for every stack. */
+    async plainPrompt(timeoutMs) {
+      await this.until((t) => /[$#]\\s*$/.test(t), timeoutMs);
+      const only = this.until((t) => t.replace(/\\s/g, '') === '$', timeoutMs);
+      this.type("export PS1='$ '; clear\\r");
+      await only;
+    },
+    async grid(timeoutMs) {
+      const shown = this.until((t) => /SZ \\d+ \\d+ ZS/.test(t), timeoutMs);
+      this.type('echo SZ $(stty size) ZS\\r');
+      await shown;
+      const [, rows, cols] = /SZ (\\d+) (\\d+) ZS/.exec(this.rows().textContent);
+      return { rows: Number(rows), cols: Number(cols) };
+    },
     async echo(n, timeoutMs) {
       const samples = [];
       for (let i = 0; i < n; i++) {
@@ -256,9 +379,25 @@ const PAGE_SCRIPT = `
       await onlyPrompt;
       const last = String(n - 2) + String(n - 1) + String(n); // the last three lines, as consecutive rows
       const done = this.until((t) => t.includes(last), timeoutMs);
+      const sock = window.__socketStats;
+      if (sock) Object.assign(sock, { frames: 0, bytes: 0, acks: 0, maxGapMs: 0, last: 0, counting: true });
+      let animationFrames = 0;
+      let counting = true;
+      const countFrame = () => { if (counting) { animationFrames++; requestAnimationFrame(countFrame); } };
+      requestAnimationFrame(countFrame);
       const t0 = performance.now();
       this.type('seq 1 ' + n + '\\r');
-      return (await done) - t0;
+      const ms = (await done) - t0;
+      counting = false;
+      if (sock) sock.counting = false;
+      return { ms, animationFrames, frames: sock?.frames, bytes: sock?.bytes, acks: sock?.acks, maxGapMs: sock?.maxGapMs };
+    },
+    /** Ctrl-C while yes floods the screen: ms until the prompt is back. */
+    async ctrlC(timeoutMs) {
+      const back = this.until((t) => t.trimEnd().endsWith('$'), timeoutMs);
+      const t0 = performance.now();
+      this.type('\\x03');
+      return (await back) - t0;
     },
   };
 `;
@@ -266,15 +405,26 @@ const PAGE_SCRIPT = `
 const num = (v: unknown): number => (typeof v === 'number' ? v : NaN);
 const nums = (v: unknown): number[] => (Array.isArray(v) ? v.map(num) : []);
 
-async function measureEcho(page: Page): Promise<number[]> {
-  return nums(await page.evaluate(`window.__bench.echo(${ECHO_SAMPLES}, 5000)`));
+/** What the page saw during one seq run (socket counts only for the lesson page). */
+interface SeqRun {
+  ms: number;
+  animationFrames: number;
+  frames?: number;
+  bytes?: number;
+  acks?: number;
+  maxGapMs?: number;
 }
 
-async function measureSeq(page: Page): Promise<number> {
-  return num(await page.evaluate(`window.__bench.seq(${SEQ_N}, ${STEP_TIMEOUT_MS})`));
+const ECHO_PER_ROUND = Math.ceil(ECHO_SAMPLES / SEQ_RUNS);
+
+async function measureRound(page: Page): Promise<{ echo: number[]; seq: SeqRun }> {
+  const echo = nums(await page.evaluate(`window.__bench.echo(${ECHO_PER_ROUND}, 5000)`));
+  const raw = await page.evaluate(`window.__bench.seq(${SEQ_N}, ${STEP_TIMEOUT_MS})`);
+  const seq = (typeof raw === 'object' && raw ? raw : { ms: NaN, animationFrames: NaN }) as SeqRun;
+  return { echo, seq };
 }
 
-async function measureYesRss(page: Page, pid: number | undefined): Promise<{ before: number; growth: number; end: number }> {
+async function measureYes(page: Page, pid: number | undefined): Promise<{ before: number; growth: number; end: number; ctrlCMs: number }> {
   await sleep(1_000);
   const before = await rssMb(pid);
   await page.evaluate(`window.__bench.type('yes\\r')`);
@@ -284,23 +434,24 @@ async function measureYesRss(page: Page, pid: number | undefined): Promise<{ bef
     await sleep(250);
     peak = Math.max(peak, await rssMb(pid));
   }
-  await page.evaluate(`window.__bench.type('\\x03')`);
+  const ctrlCMs = num(await page.evaluate(`window.__bench.ctrlC(${STEP_TIMEOUT_MS})`));
   await sleep(300);
   await page.evaluate(`window.__bench.type('clear; echo yes-stopped\\r')`);
   await page.evaluate(`window.__bench.until((t) => t.includes('yes-stopped$'), ${STEP_TIMEOUT_MS})`);
-  return { before, growth: peak - before, end: await rssMb(pid) };
+  return { before, growth: peak - before, end: await rssMb(pid), ctrlCMs };
 }
 
-/** Opens a fresh page (so a fresh shell) for one phase, so a stall in one phase cannot spoil the next. */
+/** Opens a fresh page (for labrun, a new connection to the same shell) for one phase, so a stall cannot spoil the next. */
 async function withPage<T>(target: Target, fn: (page: Page) => Promise<T>): Promise<T> {
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    await page.addInitScript(SOCKET_PROBE);
     await page.goto(target.url, { timeout: STEP_TIMEOUT_MS });
     await page.waitForSelector('.xterm-rows', { timeout: STEP_TIMEOUT_MS });
     await page.evaluate(PAGE_SCRIPT);
-    await page.evaluate(`window.__bench.until((t) => t.includes('$'), ${STEP_TIMEOUT_MS})`);
-    await sleep(500); // let the shell settle after the first prompt
+    await page.evaluate(`window.__bench.plainPrompt(${STEP_TIMEOUT_MS})`);
+    await sleep(500); // let the shell settle after the prompt
     return await fn(page);
   } finally {
     await browser.close();
@@ -321,19 +472,20 @@ interface Stack {
   target: Target;
   notes: string[];
   echo: number[];
-  seq: number[];
-  rss: { before: number; growth: number; end: number };
+  seq: SeqRun[];
+  rss: { before: number; growth: number; end: number; ctrlCMs: number };
 }
 
 function summarize(s: Stack): Result {
-  const seq = s.seq.filter(Number.isFinite).sort((a, b) => a - b);
+  const seq = s.seq.map((r) => r.ms).filter(Number.isFinite).sort((a, b) => a - b);
   const echo = [...s.echo].sort((a, b) => a - b);
   const seqMs = percentile(seq, 50);
   return {
+    ctrlCMs: s.rss.ctrlCMs,
     echoP50: percentile(echo, 50),
     echoP99: percentile(echo, 99),
     seqMs,
-    seqRuns: s.seq.map((t) => (Number.isFinite(t) ? Math.round(t) : 'failed')).join('/'),
+    seqRuns: s.seq.map((r) => (Number.isFinite(r.ms) ? Math.round(r.ms) : 'failed')).join('/'),
     mbPerS: seqBytes(SEQ_N) / 1e6 / (seqMs / 1000),
     rssBeforeMb: s.rss.before,
     rssGrowthMb: s.rss.growth,
@@ -346,70 +498,92 @@ function stop(child: ChildProcess | undefined): void {
   if (child && child.exitCode === null && child.pid !== undefined) child.kill('SIGTERM');
 }
 
+async function stopAndWait(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  stop(child);
+  await Promise.race([exited, sleep(10_000)]);
+}
+
 const median = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
+const NO_RUN: SeqRun = { ms: NaN, animationFrames: NaN };
 
 async function main(): Promise<void> {
   if (!existsSync(CHROMIUM_PATH)) {
     unmeasured('the terminal (labrun against wetty)', `no Chromium at ${CHROMIUM_PATH}`);
     return;
   }
-  // `--only labrun` or `--only wetty` measures one stack (while tuning); the default is both.
+  // `--only labrun|wetty|harness` measures one stack (while tuning); the default is all three.
   const only = process.argv[process.argv.indexOf('--only') + 1];
   const starts = [
-    { name: 'labrun', start: startLabrun },
+    { name: 'labrun', start: startProduct },
     { name: 'wetty', start: startWetty },
+    { name: 'harness', start: startHarness },
   ].filter((s) => !process.argv.includes('--only') || s.name === only);
   const failed = new Map<string, string>();
   const stacks: Stack[] = [];
   try {
     for (const { name, start } of starts) {
       try {
-        stacks.push({ target: await start(), notes: [], echo: [], seq: [], rss: { before: NaN, growth: NaN, end: NaN } });
+        stacks.push({ target: await start(), notes: [], echo: [], seq: [], rss: { before: NaN, growth: NaN, end: NaN, ctrlCMs: NaN } });
       } catch (err) {
         failed.set(name, err instanceof Error ? err.message : String(err));
       }
     }
+    const product = stacks.find((s) => s.target.name === 'labrun');
+    // The lesson page's terminal grid, so that xterm alone renders exactly what the page renders.
+    const grid = product ? await attempt(product.target, product.notes, 'grid', (page) => page.evaluate(`window.__bench.grid(${STEP_TIMEOUT_MS})`)) : undefined;
+    const ourGrid: Grid | undefined = grid && typeof grid === 'object' && 'cols' in grid && 'rows' in grid ? { options: { ...TERMINAL_OPTIONS }, cols: num(grid.cols), rows: num(grid.rows) } : undefined;
     const xtermOnly = await buildXtermOnly();
     const xtermOnlyMs = new Map<string, number[]>(xtermOnly.map((x) => [x.version, []]));
 
-    for (const s of stacks) s.echo = (await attempt(s.target, s.notes, 'echo', measureEcho)) ?? [];
     for (let round = 1; round <= SEQ_RUNS; round++) {
       for (const s of stacks) {
         // A failed run stays in place as NaN, so rounds still pair up across stacks.
-        s.seq.push((await attempt(s.target, s.notes, `seq run ${round}`, measureSeq)) ?? NaN);
+        const r = await attempt(s.target, s.notes, `round ${round}`, measureRound);
+        s.echo.push(...(r?.echo ?? []));
+        s.seq.push(r?.seq ?? NO_RUN);
       }
-      for (const x of xtermOnly) xtermOnlyMs.get(x.version)?.push(await measureXtermOnly(x));
+      for (const x of xtermOnly) {
+        // wetty's xterm with its own options on the full page; ours as the lesson page renders it.
+        const xGrid = x.version === LABRUN_XTERM ? ourGrid : { options: { fontSize: 14 }, cols: 80, rows: 24 };
+        if (x.version === WETTY_XTERM || xGrid) xtermOnlyMs.get(x.version)?.push(await measureXtermOnly(x, xGrid ?? { options: {}, cols: 80, rows: 24 }));
+      }
     }
     for (const s of stacks) {
-      s.rss = (await attempt(s.target, s.notes, 'yes', (page) => measureYesRss(page, s.target.server.pid))) ?? s.rss;
+      s.rss = (await attempt(s.target, s.notes, 'yes', (page) => measureYes(page, s.target.server.pid))) ?? s.rss;
     }
-    report(stacks, failed, xtermOnlyMs);
+    report(stacks, failed, xtermOnlyMs, ourGrid);
   } finally {
-    for (const s of stacks) stop(s.target.server);
+    for (const s of stacks) {
+      await stopAndWait(s.target.server);
+      await s.target.cleanup?.().catch((err: unknown) => console.log(`cleanup of ${s.target.name} failed: ${String(err)}`));
+    }
   }
 }
 
-function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyMs: Map<string, number[]>): void {
+function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyMs: Map<string, number[]>, grid: Grid | undefined): void {
   const results = new Map<string, Result | string>(failed);
   for (const s of stacks) results.set(s.target.name, summarize(s));
   const fmt = (r: Result | string | undefined, pick: (r: Result) => number, digits = 1): string =>
     r === undefined ? '-' : typeof r === 'string' ? 'n/a' : pick(r).toFixed(digits);
   const rows: Array<[string, (r: Result) => number, number]> = [
-    [`echo round trip p50 (ms, ${ECHO_SAMPLES} keys)`, (r) => r.echoP50, 1],
+    [`echo round trip p50 (ms, ${ECHO_PER_ROUND * SEQ_RUNS} keys)`, (r) => r.echoP50, 1],
     ['echo round trip p99 (ms)', (r) => r.echoP99, 1],
     [`seq 1 ${SEQ_N} rendered (ms, median of ${SEQ_RUNS})`, (r) => r.seqMs, 0],
     [`throughput (MB/s, ${(seqBytes(SEQ_N) / 1e6).toFixed(2)} MB)`, (r) => r.mbPerS, 1],
+    ['Ctrl-C under yes to the prompt (ms)', (r) => r.ctrlCMs, 0],
     ['server RSS before yes (MB)', (r) => r.rssBeforeMb, 1],
     [`server RSS peak growth, yes ${YES_SECONDS} s (MB)`, (r) => r.rssGrowthMb, 1],
     ['server RSS after Ctrl-C (MB)', (r) => r.rssEndMb, 1],
   ];
-  const labrun = results.get('labrun');
-  const wetty = results.get('wetty');
+  const names = ['labrun', 'wetty', 'harness'];
   const width = Math.max(...rows.map(([label]) => label.length));
-  console.log(`${'terminal'.padEnd(width)}  ${'labrun'.padStart(8)}  ${'wetty'.padStart(8)}`);
+  console.log(`${'terminal'.padEnd(width)}  ${names.map((n) => n.padStart(8)).join('  ')}`);
   for (const [label, pick, digits] of rows) {
-    console.log(`${label.padEnd(width)}  ${fmt(labrun, pick, digits).padStart(8)}  ${fmt(wetty, pick, digits).padStart(8)}`);
+    console.log(`${label.padEnd(width)}  ${names.map((n) => fmt(results.get(n), pick, digits).padStart(8)).join('  ')}`);
   }
+  console.log('labrun = `labrun serve`, lesson page, shell in an isolated sandbox (Engine API exec); wetty = wetty running `docker exec -it` into a sandbox of the same image; harness = TerminalManager over a local bash, no auth or sandbox');
   for (const [name, r] of results) {
     if (typeof r === 'string') unmeasured(name, r);
     else {
@@ -417,13 +591,24 @@ function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyMs: Map<s
       for (const note of r.notes) console.log(`${name}: ${note}`);
     }
   }
+  const product = stacks.find((s) => s.target.name === 'labrun');
+  for (const [i, run] of (product?.seq ?? []).entries()) {
+    if (!Number.isFinite(run.ms)) continue;
+    console.log(
+      `labrun page, seq run ${i + 1}: ${Math.round(run.ms)} ms, ${run.frames ?? '?'} frames (${(((run.bytes ?? 0) / (run.frames || 1)) / 1024).toFixed(0)} KiB avg), ${run.acks ?? '?'} acks, ${run.animationFrames} animation frames (${((run.animationFrames * 1000) / run.ms).toFixed(0)} fps), longest wait for a frame ${Math.round(run.maxGapMs ?? NaN)} ms`,
+    );
+  }
   for (const [version, runs] of xtermOnlyMs) {
-    console.log(`${version} alone, same bytes in ${XTERM_ONLY_CHUNK / 1024} KiB writes, no network: median ${median(runs).toFixed(0)} ms (runs ${runs.map(Math.round).join('/')})`);
+    const how = version === LABRUN_XTERM && grid ? `the lesson page's options, ${grid.cols}×${grid.rows}` : "wetty's options, 80×24";
+    console.log(`${version} alone, same bytes in ${XTERM_ONLY_CHUNK / 1024} KiB writes, no network, ${how}: median ${median(runs).toFixed(0)} ms (runs ${runs.map(Math.round).join('/')})`);
   }
 
-  // One verdict per goal of issue #3.
-  const l = typeof labrun === 'object' ? labrun : undefined;
-  const w = typeof wetty === 'object' ? wetty : undefined;
+  const pick = (name: string): Result | undefined => {
+    const r = results.get(name);
+    return typeof r === 'object' ? r : undefined;
+  };
+  const l = pick('labrun');
+  const w = pick('wetty');
   const verdict = (goal: string, met: boolean | undefined, detail: string): void =>
     console.log(`verdict: ${goal}: ${met === undefined ? 'not measured' : met ? 'met' : 'NOT met'} (${detail})`);
   verdict(
@@ -431,30 +616,28 @@ function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyMs: Map<s
     // Compared at the printed 0.1 ms: both echo in the next 16.7 ms render frame, and microseconds of
     // timer jitter must not flip the verdict.
     l && w && Number.isFinite(l.echoP50 + w.echoP50) ? Math.round(l.echoP50 * 10) <= Math.round(w.echoP50 * 10) : undefined,
-    `labrun ${l?.echoP50.toFixed(1)} ms, wetty ${w?.echoP50.toFixed(1)} ms`,
+    `labrun ${l?.echoP50.toFixed(1)} ms, wetty ${w?.echoP50.toFixed(1)} ms, both into a shell in a sandbox of the same image`,
   );
   let why = '';
-  const x6 = median(xtermOnlyMs.get(LABRUN_XTERM) ?? []);
-  const x5 = median(xtermOnlyMs.get(WETTY_XTERM) ?? []);
-  const ls = stacks.find((s) => s.target.name === 'labrun')?.seq ?? [];
+  const ls = product?.seq ?? [];
   const ws = stacks.find((s) => s.target.name === 'wetty')?.seq ?? [];
   if (l && w) {
     // Paired by round: each pair ran back to back, under the same load.
-    const paired = ls.map((ms, i) => [ms, ws[i] ?? NaN] as const).filter(([a, b]) => Number.isFinite(a + b));
-    const pairs = paired.length;
-    const wins = paired.filter(([a, b]) => a <= b).length;
-    why += `; labrun faster in ${wins} of ${pairs} rounds`;
-  }
-  if (l && w && Number.isFinite(x6 + x5)) {
-    const gap = l.seqMs - w.seqMs;
-    why += `; labrun's xterm alone takes ${(x6 - x5).toFixed(0)} ms more than wetty's on the same bytes`;
-    if (gap > 0 && gap <= x6 - x5) why += `, more than the ${gap.toFixed(0)} ms gap: the gap is the xterm version's, not the transport's`;
+    const paired = ls.map((r, i) => [r.ms, ws[i]?.ms ?? NaN] as const).filter(([a, b]) => Number.isFinite(a + b));
+    why += `; labrun faster in ${paired.filter(([a, b]) => a <= b).length} of ${paired.length} rounds`;
   }
   verdict(
     'throughput ≥ wetty',
     l && w && Number.isFinite(l.mbPerS + w.mbPerS) ? l.mbPerS >= w.mbPerS : undefined,
     `labrun ${l?.mbPerS.toFixed(2)} MB/s, wetty ${w?.mbPerS.toFixed(2)} MB/s, medians of ${SEQ_RUNS} interleaved runs${why}`,
   );
+  const alone = median(xtermOnlyMs.get(LABRUN_XTERM) ?? []);
+  verdict(
+    `seq in the lesson page within ${PAGE_GAP_GOAL * 100}% of xterm alone on the same bytes`,
+    l && Number.isFinite(l.seqMs + alone) ? l.seqMs <= alone * (1 + PAGE_GAP_GOAL) : undefined,
+    `page ${l?.seqMs.toFixed(0)} ms, xterm alone ${alone.toFixed(0)} ms: ${l ? `${(((l.seqMs - alone) / alone) * 100).toFixed(0)}%` : '?'}`,
+  );
+  verdict(`Ctrl-C under yes back at the prompt ≤ ${CTRL_C_GOAL_MS} ms`, l && Number.isFinite(l.ctrlCMs) ? l.ctrlCMs <= CTRL_C_GOAL_MS : undefined, `labrun ${l?.ctrlCMs.toFixed(0)} ms, wetty ${w?.ctrlCMs.toFixed(0)} ms`);
   verdict('server RSS growth under yes < 20 MB', l && Number.isFinite(l.rssGrowthMb) ? l.rssGrowthMb < 20 : undefined, `labrun ${l?.rssGrowthMb.toFixed(1)} MB`);
 }
 

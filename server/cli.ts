@@ -8,6 +8,7 @@ commands:
   test [LAB_DIR...]                                       self-test labs: checks fail before solve, pass after
   images [--labs DIR]                                     make sure every image the labs use exists locally
   export --class ID [--format csv|json] [--data DIR]      print a class's results (learner, step, done at, attempts, time)
+  import killercoda|instruqt DIR [--out DIR]              write labrun labs from a Killercoda scenario or Instruqt track
 
 Run 'labrun <command> --help' for a command's options.`;
 
@@ -19,6 +20,7 @@ const commands: Record<string, () => Promise<Command>> = {
   test: async () => (await import('./checks/selftest-command.ts')).selftestCommand,
   images: async () => (await import('./images/images-command.ts')).imagesCommand,
   export: async () => (await import('./classroom/export-command.ts')).exportCommand,
+  import: async () => (await import('./labs/import/import-command.ts')).importCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,20 +1,21 @@
 // Bench page for the xterm.js parser/renderer alone, no network: bench/terminal.ts bundles it twice,
 // once with our @xterm/xterm and once with `@xterm/xterm` aliased to the xterm that wetty ships,
-// to tell how much of a throughput gap is the xterm version rather than our transport.
-import { Terminal } from '@xterm/xterm';
+// to tell how much of a throughput gap is the xterm version rather than our transport. The page
+// passes the options and the element size of the terminal it compares with, so the grid is the same.
+import { Terminal, type ITerminalOptions } from '@xterm/xterm';
 
 declare global {
   interface Window {
     /** Writes `seq 1 n`'s bytes in `chunk`-byte writes (like WebSocket frames); resolves with ms until rendered. */
-    xtermOnly(n: number, chunk: number): Promise<number>;
+    xtermOnly(n: number, chunk: number, options: ITerminalOptions): Promise<number>;
   }
 }
 
-window.xtermOnly = async (n, chunk) => {
+window.xtermOnly = async (n, chunk, options) => {
   const el = document.getElementById('term');
   if (!el) throw new Error('xterm-only page: #term is missing');
-  // wetty's options (fontSize 14, defaults otherwise), so both versions render the same grid.
-  const term = new Terminal({ fontSize: 14 });
+  el.replaceChildren();
+  const term = new Terminal(options);
   term.open(el);
   let text = '';
   for (let i = 1; i <= n; i++) text += `${i}\r\n`;

@@ -8,6 +8,7 @@ import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import '@xterm/xterm/css/xterm.css';
+import { TERMINAL_OPTIONS } from './terminal-options.ts';
 import {
   FlowControl,
   MAX_INPUT_CHARS,
@@ -23,8 +24,6 @@ const RETRY_INITIAL_MS = 500;
 const RETRY_MAX_MS = 8_000;
 /** Run presses kept while a terminal connects; more is someone clicking Run over and over. */
 const MAX_PENDING_INPUTS = 16;
-/** Lines kept for scrolling back in the browser; xterm's default of 1000 is short for build logs. */
-const SCROLLBACK_LINES = 5_000;
 
 export type TerminalStatus =
   | { state: 'connecting'; attempt: number }
@@ -72,16 +71,7 @@ export interface MountTerminalOptions {
 }
 
 export function mountTerminal(el: HTMLElement, opts: MountTerminalOptions): TerminalHandle {
-  const term = new Terminal({
-    cursorBlink: true,
-    scrollback: SCROLLBACK_LINES,
-    fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
-    fontSize: 14,
-    // At 1.0 the underscore of DejaVu Sans Mono falls below the cell and is clipped (LABRUN_MARK
-    // rendered as "LABRUN MARK"); a little more height keeps it visible.
-    lineHeight: 1.15,
-    screenReaderMode: opts.screenReaderMode ?? false,
-  });
+  const term = new Terminal({ ...TERMINAL_OPTIONS, screenReaderMode: opts.screenReaderMode ?? false });
   const fitAddon = new FitAddon();
   term.loadAddon(fitAddon);
   term.loadAddon(new WebLinksAddon());

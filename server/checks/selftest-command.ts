@@ -5,7 +5,7 @@
 // The sandbox is destroyed at the end, on error, and on Ctrl-C.
 import path from 'node:path';
 import { commandArgs } from '../cli-args.ts';
-import { findLabDirs, formatIssue, loadLab, sandboxSpec, type Lab, type Step } from '../labs/catalog.ts';
+import { expandLabDirs, findLabDirs, formatIssue, loadLab, sandboxSpec, type Lab, type Step } from '../labs/catalog.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
 import { recordRun, type RunRecording } from '../recording/record-execs.ts';
 import { liveAnswers, runStepChecks, runStepSetup, runStepSolve, type CheckResult } from './run-step.ts';
@@ -38,7 +38,7 @@ export async function selftestCommand(argv: string[]): Promise<number> {
   const stateDir = args.values['state-dir'] || 'data/sandboxes';
   const strict = args.values.strict ?? false;
   const recordDir = args.values.record ? path.resolve(args.values.record) : undefined;
-  const dirs = args.positionals.map((d) => path.resolve(d));
+  const dirs = await expandLabDirs(args.positionals);
   if (!dirs.length) dirs.push(...(await findLabDirs('labs')));
   if (!dirs.length) return usageError('no labs found (looked for labs/*/lab.yaml)');
 

@@ -1,5 +1,5 @@
 // The JSON API under /api: catalog, one lab with its steps and the learner's progress, the sandbox
-// session's status, the current step, the Check button and past check results. Every body is parsed
+// session's status, the current step, the Check button, past check results and the lab's images. Every body is parsed
 // with zod; the learner comes from the auth middleware (principalOf), never from the request body.
 // A classroom learner sees only their class's lab; only the instructor may read another learner's results.
 import { Router, type Request, type Response } from 'express';
@@ -16,6 +16,7 @@ import { errorMessage, type Logger } from '../log.ts';
 import { HttpError } from './http-error.ts';
 import { principalOf } from './security.ts';
 import { terminalRouter } from './terminal-routes.ts';
+import { sendLabAsset } from './lab-assets.ts';
 
 /** Longest answer accepted to a step question: an IP or a name, never an essay. */
 const MAX_ANSWER_LENGTH = 500;
@@ -112,6 +113,9 @@ export function apiRouter(ctx: ApiContext): Router {
       isolation: ctx.isolation,
     });
   });
+
+  // Images a lesson shows (the page points relative image paths here).
+  r.get('/labs/:labId/assets/*path', (req, res) => sendLabAsset(labOf(ctx, req, res), req, res));
 
   r.get('/labs/:labId/session', (req, res) => {
     const lab = labOf(ctx, req, res);

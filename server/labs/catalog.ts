@@ -17,6 +17,7 @@ import {
 } from './schema.ts';
 import { YamlSource, formatIssue, splitFrontmatter, type LabIssue, type YamlPath } from './yaml-source.ts';
 import { displayPath, exists, isRecord } from '../common.ts';
+import { convertForLoad, formatOf, labDirsOf } from './import/convert-at-load.ts';
 
 export type { CheckSpec, Expectation, LiveValue, OutputOf, Question, TextMatch, Target } from './schema.ts';
 export type { LabIssue } from './yaml-source.ts';
@@ -32,6 +33,8 @@ export interface Step {
   html: string;
   setup?: string;
   solve?: string;
+  /** Typed into the learner's terminal when the step opens. */
+  foreground?: string;
   hints: string[];
   questions: Question[];
   checks: CheckSpec[];
@@ -94,14 +97,22 @@ export async function loadCatalog(labsDir: string): Promise<Catalog> {
   for (const dir of dirs) {
     const r = await loadLab(dir);
     issues.push(...r.issues);
-    if (r.lab) labs.push(r.lab);
+    if (!r.lab) continue;
+    // Two courses may hold scenarios of the same folder name: the second would shadow the first.
+    const twin = labs.find((l) => l.id === r.lab?.id);
+    if (twin) issues.push({ file: displayPath(dir), line: 1, col: 1, message: `lab id '${r.lab.id}' is also the id of ${displayPath(twin.dir)}: rename one folder` });
+    else labs.push(r.lab);
   }
   if (issues.length) throw new LabError(issues);
   const byId = new Map(labs.map((l) => [l.id, l]));
   return { labs, byId: (id) => byId.get(id) };
 }
 
-/** Subfolders of `labsDir` that contain a lab.yaml, sorted by name. */
+/**
+ * Subfolders of `labsDir` that hold a lab, sorted by name: a lab.yaml, or a Killercoda scenario
+ * (index.json), course (structure.json: its scenarios) or Instruqt track (track.yml), converted at load.
+ * `labsDir` may also be such a folder itself.
+ */
 export async function findLabDirs(labsDir: string): Promise<string[]> {
   let entries;
   try {
@@ -109,11 +120,23 @@ export async function findLabDirs(labsDir: string): Promise<string[]> {
   } catch {
     throw new LabError([{ file: displayPath(labsDir), line: 1, col: 1, message: 'labs folder not found' }]);
   }
+  const itself = await labDirsOf(path.resolve(labsDir));
+  if (itself.length) return itself;
   const dirs: string[] = [];
   for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-    if (e.isDirectory() && (await exists(path.join(labsDir, e.name, 'lab.yaml')))) dirs.push(path.resolve(labsDir, e.name));
+    if (e.isDirectory()) dirs.push(...(await labDirsOf(path.resolve(labsDir, e.name))));
   }
   return dirs;
+}
+
+/** The lab folders behind folders named on a command line (a Killercoda course stands for its scenarios). */
+export async function expandLabDirs(dirs: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const d of dirs) {
+    const found = await labDirsOf(path.resolve(d));
+    out.push(...(found.length ? found : [path.resolve(d)]));
+  }
+  return out;
 }
 
 /** Loads one lab folder. Never throws for a broken lab: problems come back as issues (lab undefined if any). */
@@ -123,7 +146,13 @@ export async function loadLab(dirArg: string): Promise<{ lab?: Lab; issues: LabI
   const labFile = path.join(dir, 'lab.yaml');
   const shown = displayPath(labFile);
   const text = await readText(labFile);
-  if (text === undefined) return { issues: [{ file: shown, line: 1, col: 1, message: 'lab.yaml not found in this folder' }] };
+  if (text === undefined) {
+    const format = await formatOf(dir);
+    if (format === undefined || format === 'labrun') return { issues: [{ file: shown, line: 1, col: 1, message: 'lab.yaml not found in this folder' }] };
+    // Another platform's folder: converted into a cache folder, then loaded like any lab.
+    const converted = await convertForLoad(dir);
+    return converted.labDir ? loadLab(converted.labDir) : { issues: converted.issues };
+  }
 
   const src = new YamlSource(shown, text);
   const issues: LabIssue[] = [...src.syntaxIssues];
@@ -233,6 +262,7 @@ function loadStep(file: string, text: string, index: number, known: Known): { st
   };
   if (fmData.setup !== undefined) step.setup = fmData.setup;
   if (fmData.solve !== undefined) step.solve = fmData.solve;
+  if (fmData.foreground !== undefined) step.foreground = fmData.foreground;
   return { step, issues };
 }
 

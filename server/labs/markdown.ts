@@ -1,7 +1,9 @@
 // Renders a step's markdown body to sanitized HTML, once, at load. Fenced code blocks become
-// `<pre data-lang="…" [data-run] [data-terminal="…"]><code>…</code></pre>`: the info string `bash run`
-// marks a block runnable (the client gives it a Run button that types its text into the terminal),
-// and `terminal=<id>` after it names the terminal tab it runs in (opened if the learner has none).
+// `<pre data-lang="…" [data-run] [data-interrupt] [data-terminal="…"]><code>…</code></pre>`: the info
+// string `bash run` marks a block runnable (the client gives it a Run button that types its text into
+// the terminal), `interrupt` after it presses Ctrl-C first, to end what the previous block started, and
+// `terminal=<id>` names the terminal tab it runs in (opened if the learner has none). Inline
+// `<code data-run>` gets a Run button too.
 // A link to `topology:` becomes `<a data-panel="topology">`, which the lesson page makes open the
 // topology panel.
 import { Marked, type Tokens } from 'marked';
@@ -16,6 +18,8 @@ const purify = createDOMPurify(new JSDOM('').window);
 export interface FenceInfo {
   lang: string;
   run: boolean;
+  /** `interrupt`: the Run button presses Ctrl-C before typing the block. */
+  interrupt: boolean;
   terminal?: string;
   /** Set when the info string names a terminal id that cannot be one. */
   problem?: string;
@@ -23,7 +27,7 @@ export interface FenceInfo {
 
 export function fenceInfo(info: string | undefined): FenceInfo {
   const [lang = '', ...flags] = (info ?? '').trim().split(/\s+/);
-  const out: FenceInfo = { lang, run: flags.includes('run') };
+  const out: FenceInfo = { lang, run: flags.includes('run'), interrupt: flags.includes('interrupt') };
   for (const flag of flags) {
     const m = /^terminal=(.*)$/.exec(flag);
     if (!m) continue;
@@ -49,7 +53,7 @@ const marked = new Marked({
     code(token: Tokens.Code): string {
       const fence = fenceInfo(token.lang);
       const langAttr = fence.lang ? ` data-lang="${escapeHtml(fence.lang)}"` : '';
-      const runAttr = fence.run ? ' data-run' : '';
+      const runAttr = fence.run ? ` data-run${fence.interrupt ? ' data-interrupt' : ''}` : '';
       const termAttr = fence.run && fence.terminal !== undefined ? ` data-terminal="${escapeHtml(fence.terminal)}"` : '';
       const text = token.text.endsWith('\n') ? token.text : `${token.text}\n`;
       return `<pre${langAttr}${runAttr}${termAttr}><code>${escapeHtml(text)}</code></pre>\n`;

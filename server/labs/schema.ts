@@ -154,6 +154,11 @@ export const CheckSchema = z.strictObject({
    * vacuous, except with --strict). Prefer a question: an observation step proves itself by an answer.
    */
   passesBeforeSolve: z.string().min(1).optional(),
+  /**
+   * Checks of a step run at the same time; a check that needs what earlier ones did (a file one of
+   * them writes, a container one of them starts) says `serial: true` and starts once they all finished.
+   */
+  serial: z.boolean().optional(),
 });
 export type CheckSpec = z.infer<typeof CheckSchema>;
 
@@ -169,6 +174,11 @@ export const StepFrontmatterSchema = z.strictObject({
   setup: z.string().optional(),
   /** Shell script that completes the step (used by `labrun test`). */
   solve: z.string().optional(),
+  /**
+   * Typed into the learner's terminal when the step opens (once per sandbox), as if the learner had
+   * typed it: for a lesson that starts by running something where the learner can see it.
+   */
+  foreground: z.string().min(1).optional(),
   hints: z.array(z.string()).default([]),
   questions: z.array(QuestionSchema).default([]),
   checks: z.array(CheckSchema).default([]),

@@ -1,8 +1,7 @@
 // `labrun validate [LAB_DIR...]`: loads labs (default: every lab in ./labs) and prints each problem as
 // `file:line:col: message`, the format editors and CI logs link to. Exit 0 when all labs are sound, 1 otherwise.
-import path from 'node:path';
 import { commandArgs } from '../cli-args.ts';
-import { LabError, findLabDirs, formatIssue, loadLab, type LabIssue } from './catalog.ts';
+import { LabError, expandLabDirs, findLabDirs, formatIssue, loadLab, type LabIssue } from './catalog.ts';
 
 const USAGE = `usage: labrun validate [LAB_DIR...]
 
@@ -14,7 +13,7 @@ export async function validateCommand(argv: string[]): Promise<number> {
   if (typeof args === 'number') return args;
   let dirs: string[];
   try {
-    dirs = args.positionals.length ? args.positionals.map((d) => path.resolve(d)) : await findLabDirs('labs');
+    dirs = args.positionals.length ? await expandLabDirs(args.positionals) : await findLabDirs('labs');
   } catch (err) {
     if (err instanceof LabError) {
       console.error(err.message);

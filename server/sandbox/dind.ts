@@ -11,7 +11,6 @@ import { join, posix, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import Docker from 'dockerode';
 import { z } from 'zod';
-import { spawn as spawnPty, type IPty } from 'node-pty';
 import {
   SandboxError,
   type EngineEvent,
@@ -30,6 +29,9 @@ import { copyDisk, createEmptyDisk, diskBinds, mountDisk, unmountDisk } from './
 import { DEFAULT_SANDBOX_ENGINE, copyImage, engineAt, remapIdsOf, type Isolation, type RemapIds } from './engines.ts';
 import { engineExec } from './engine-exec.ts';
 import { GOLDEN_BUILDER_LABEL, ensureGolden } from './golden.ts';
+import { AgentUnavailable, ExecAgent } from './exec-agent.ts';
+import { ExecTerminal } from './exec-terminal.ts';
+import type { PtyLike } from '../terminal/pty.ts';
 import { SANDBOX_IMAGE } from '../images/ensure-images.ts';
 import type { ImageMapping } from '../images/recipe.ts';
 import { resolveImageNames } from '../images/recipes.ts';
@@ -180,6 +182,8 @@ class DindSandbox implements Sandbox {
   private readonly containerName: string;
   private readonly socketPath: string;
   private readonly inner: Docker;
+  /** Runs the sandbox shell's commands without an Engine API exec each (see exec-agent.ts). */
+  private readonly agent: ExecAgent;
   private destroying: Promise<void> | undefined;
 
   constructor(
@@ -195,6 +199,7 @@ class DindSandbox implements Sandbox {
     this.containerName = resourceName(id);
     this.socketPath = join(runDir(ctx, id), 'docker.sock');
     this.inner = new Docker({ socketPath: this.socketPath });
+    this.agent = new ExecAgent(() => this.container);
   }
 
   private get container(): Docker.Container {
@@ -225,8 +230,13 @@ class DindSandbox implements Sandbox {
       const target = await this.serviceContainer(req.service);
       return engineExec(target, { argv: req.argv, env: req.env, timeoutMs, maxOutputBytes, kill: (pid) => this.killTree(pid) });
     }
-    // The outer engine reports host PIDs, which mean nothing inside the sandbox; coreutils timeout
-    // (in our image) kills the command's whole process group instead.
+    try {
+      return await this.agent.run({ argv: req.argv, workingDir: this.workspacePath, env: req.env, timeoutMs, maxOutputBytes });
+    } catch (err) {
+      if (!(err instanceof AgentUnavailable)) throw err;
+    }
+    // Without the agent: the outer engine reports host PIDs, which mean nothing inside the sandbox;
+    // coreutils timeout (in our image) kills the command's whole process group instead.
     const argv = ['timeout', '--kill-after=1', String(timeoutMs / 1000), ...req.argv];
     const result = await engineExec(this.container, {
       argv,
@@ -309,26 +319,24 @@ class DindSandbox implements Sandbox {
     }
   }
 
-  openTerminal(cols: number, rows: number): IPty {
+  openTerminal(cols: number, rows: number): PtyLike {
     const token = randomBytes(8).toString('hex');
-    const args = ['exec', '-it', '-w', this.workspacePath, '-e', 'TERM=xterm-256color', '-e', `LABRUN_WORKSPACE=${this.workspacePath}`, '-e', `${TERMINAL_ENV}=${token}`, this.containerName, 'bash', '-l'];
-    const pty = spawnPty('docker', args, {
-      name: 'xterm-256color',
+    const terminal = new ExecTerminal({
+      container: this.container,
+      cmd: ['bash', '-l'],
+      env: ['TERM=xterm-256color', `LABRUN_WORKSPACE=${this.workspacePath}`, `${TERMINAL_ENV}=${token}`],
+      workingDir: this.workspacePath,
       cols: Math.max(1, Math.floor(cols)),
       rows: Math.max(1, Math.floor(rows)),
-      encoding: null,
-      env: this.ctx.engineUrl === undefined ? process.env : { ...process.env, DOCKER_HOST: this.ctx.engineUrl },
+      signal: (sig) => void this.signalTerminalSession(token, sig).catch(() => {}),
     });
-    // Killing the docker CLI does not end the shell it started inside (moby#9098): whenever the CLI
-    // exits, end the shell's session too, or every reconnect would leave a shell running.
-    pty.onExit(() => {
-      void this.endTerminalSession(token).catch(() => {});
-    });
-    return pty;
+    // What the shell left running in its session (e.g. `sleep 1000 &`) goes when the shell ends.
+    terminal.onExit(() => void this.signalTerminalSession(token, 'SIGKILL').catch(() => {}));
+    return terminal;
   }
 
-  /** Hangs up (then kills) the session of every process carrying this terminal's token in its environment. */
-  private async endTerminalSession(token: string): Promise<void> {
+  /** Signals the session of every process carrying this terminal's token in its environment. */
+  private async signalTerminalSession(token: string, signal: string): Promise<void> {
     const script = `
       for e in /proc/[0-9]*/environ; do
         if tr '\\0' '\\n' < "$e" 2>/dev/null | grep -qx "${TERMINAL_ENV}=$0"; then
@@ -336,12 +344,9 @@ class DindSandbox implements Sandbox {
           [ -n "$s" ] && sids="$sids $s"
         fi
       done
-      [ -z "$sids" ] && exit 0
-      for s in $sids; do pkill -HUP -s "$s"; done
-      sleep 1
-      for s in $sids; do pkill -KILL -s "$s"; done
+      for s in $sids; do pkill "-$1" -s "$s"; done
       true`;
-    await engineExec(this.container, { argv: ['bash', '-c', script, token], timeoutMs: HOUSEKEEPING_TIMEOUT_MS, maxOutputBytes: 4096, kill: async () => {} });
+    await this.exec({ argv: ['bash', '-c', script, token, signal.replace(/^SIG/, '')], timeoutMs: HOUSEKEEPING_TIMEOUT_MS, maxOutputBytes: 4096 });
   }
 
   async copyIn(hostDir: string, destDir: string): Promise<void> {
@@ -378,6 +383,7 @@ class DindSandbox implements Sandbox {
   }
 
   destroy(): Promise<void> {
+    this.agent.close();
     this.destroying ??= removeSandboxResources(this.ctx, this.id).catch((err: unknown) => {
       this.destroying = undefined; // let a later call retry
       throw err;

@@ -94,6 +94,8 @@ export class LearnerSessions implements Disposable {
   readonly idle: IdleReaper;
   readonly #lastBoardState = new Map<string, SessionState>();
   readonly #resets = new Map<string, Promise<void>>();
+  /** Steps whose foreground was typed, per sandbox: a fresh sandbox (reset, restart) types them again. */
+  readonly #foregroundTyped = new WeakMap<Sandbox, Set<string>>();
   readonly #lifetime = new DisposableStore();
 
   constructor(opts: LearnerSessionsOptions) {
@@ -254,10 +256,28 @@ export class LearnerSessions implements Disposable {
     return lab.steps.find((s) => s.id === this.#opts.store.getProgress(learnerId, lab.id).currentStep) ?? lab.steps[0];
   }
 
-  /** The learner opened a step: activity, and the step's setup runs once per sandbox. */
-  openStep(learnerId: string, lab: Lab, step: Step): Promise<Sandbox> {
+  /**
+   * The learner opened a step: activity, and the step's setup runs once per sandbox; then its
+   * foreground, if any, is typed into the learner's terminal (once per sandbox, and only when a
+   * terminal is open: attaching one opens the current step again).
+   */
+  async openStep(learnerId: string, lab: Lab, step: Step): Promise<Sandbox> {
     this.#opts.recorder?.mark(learnerId, lab.id, step.id);
-    return this.#sandboxes.openStep(learnerId, lab, step);
+    const sandbox = await this.#sandboxes.openStep(learnerId, lab, step);
+    if (step.foreground !== undefined) this.#typeForeground(learnerId, lab, step, sandbox);
+    return sandbox;
+  }
+
+  #typeForeground(learnerId: string, lab: Lab, step: Step, sandbox: Sandbox): void {
+    const typed = this.#foregroundTyped.get(sandbox) ?? new Set<string>();
+    this.#foregroundTyped.set(sandbox, typed);
+    if (typed.has(step.id) || step.foreground === undefined) return;
+    // Enter is \r on a terminal; each line runs as the learner would have typed it, in their first
+    // terminal (imported scenarios have one).
+    if (this.#terminals.type(terminalKey(learnerId, lab.id, DEFAULT_TERMINAL_ID), step.foreground.replace(/\r?\n/g, '\r'))) {
+      typed.add(step.id);
+      this.#logger.info({ learner: learnerId, lab: lab.id, step: step.id }, 'typed the step\'s foreground into the terminal');
+    }
   }
 
   /** The Check button: runs the step's checks in the learner's sandbox, records the attempt, tells the board. */

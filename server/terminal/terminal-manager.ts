@@ -101,6 +101,11 @@ export class TerminalManager {
     await Promise.all(keys.map((k) => this.end(k, closeWith)));
   }
 
+  /** Types `text` into the live terminal `key`; false when there is none. */
+  type(key: string, text: string): boolean {
+    return this.#sessions.get(key)?.type(text) ?? false;
+  }
+
   /** Whether a live terminal exists for `key` (attached or within its grace period). */
   has(key: string): boolean {
     return this.#sessions.has(key);

@@ -97,6 +97,14 @@ export class TerminalSession {
     return this.#pty.pid;
   }
 
+  /** Types `text` into the shell as if from the keyboard (a lesson's foreground); false once the shell has exited. */
+  type(text: string): boolean {
+    if (this.#exited || this.#ended) return false;
+    this.#batcher.noteInput();
+    this.#pty.write(text);
+    return true;
+  }
+
   /** Attaches a socket: replays the scrollback, then streams live output. A new writer replaces the old one. */
   attach(ws: WebSocket, readOnly: boolean, onInput?: () => void): void {
     if (this.#ended) {

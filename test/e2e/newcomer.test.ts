@@ -11,6 +11,7 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium, requireDocker } from '../support/require.ts';
+import { DindDriver } from '../../server/sandbox/dind.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const SEED_LAB = 'linux-networks';
@@ -138,10 +139,20 @@ test('a newcomer: fresh clone, npm start, the printed URL shows the catalog', as
     assert.doesNotMatch(await page.locator('body').innerText(), /not built/);
     assert.deepEqual(failed, []);
     assert.match(server.output, /building the web client \(dist\/client\/ is missing\)…\n/);
-    // Ctrl-C: npm re-raises the signal its script ended on, so npm itself ends by SIGINT; labrun inside
-    // shut down cleanly when it said so and the group is empty.
-    assert.equal(await server.stop('SIGINT'), 'SIGINT', server.output);
-    assert.match(server.output, /SIGINT: shutting down/);
+    // The lesson's terminal: a shell in a sandbox, which the server keeps for its next start.
+    try {
+      await card.click();
+      await page.waitForFunction(() => /linuxnetworks[^\n]*#/.test(document.querySelector('.term-host .xterm-rows')?.textContent ?? ''), undefined, { timeout: 120_000 });
+      // Ctrl-C: npm re-raises the signal its script ended on, so npm itself ends by SIGINT; labrun inside
+      // shut down cleanly when it said so and the group is empty (a server that hung in shutdown would
+      // exit 1 after its 10 s limit, and npm with it).
+      assert.equal(await server.stop('SIGINT'), 'SIGINT', server.output);
+      assert.match(server.output, /SIGINT: shutting down/);
+      assert.doesNotMatch(server.output, /shutdown took over/);
+    } finally {
+      // The sandbox it kept for its next start is this test's to remove (before the folder goes).
+      for (const sb of await new DindDriver({ stateDir: path.join(tmp, 'data-start', 'sandboxes') }).adoptExisting()) await sb.destroy();
+    }
   });
 
   await t.test('a second start finds the client built and does not rebuild it', async () => {

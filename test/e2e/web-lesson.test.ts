@@ -172,7 +172,8 @@ test('the seed lab: first step checked against a real sandbox (and screenshots)'
   await page.screenshot({ path: path.join(ARTIFACTS, 'lesson-check-failed.png') });
 
   await page.locator('.code-block:has(pre[data-run]) button.run').first().click();
-  await waitForScreen(page, /[0-9a-f]{64}/, OUTPUT_TIMEOUT_MS * 2);
+  // The prompt after the id, not the id: `docker run -d` prints the id before it starts the container.
+  await waitForScreen(page, /[0-9a-f]{64}\s*\S*linuxnetworks#/, OUTPUT_TIMEOUT_MS * 2);
   await page.locator('button[data-action="check"]').click();
   await page.locator('.results.passed').waitFor({ timeout: OUTPUT_TIMEOUT_MS * 3 });
   assert.equal(await page.locator('.step-list li.done').count(), 1);

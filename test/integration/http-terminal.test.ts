@@ -43,11 +43,12 @@ class Client {
     this.ws.send(encodeClientFrame({ type: 'input', data: text }));
   }
 
-  waitFor(pattern: RegExp): Promise<void> {
+  /** Waits for `pattern` in the output from offset `from` on (all of it by default). */
+  waitFor(pattern: RegExp, from = 0): Promise<void> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no ${pattern} in terminal output:\n${this.output.slice(-2000)}`)), OUTPUT_TIMEOUT_MS);
       const check = (): void => {
-        if (pattern.test(this.output)) {
+        if (pattern.test(this.output.slice(from))) {
           clearTimeout(timer);
           this.waiters = this.waiters.filter((w) => w !== check);
           resolve();
@@ -73,6 +74,18 @@ test('terminal and checks through the web app with a real sandbox', async (t) =>
     c.type('echo hello-$((6*7)); pwd\r');
     await c.waitFor(/hello-42/);
     await c.waitFor(/\/root\/webfix/);
+    c.ws.close();
+    await c.closed;
+  });
+
+  await t.test("Ctrl-P reaches the shell at once (recalls the last command): no detach key sequence holds it back", async () => {
+    const c = await Client.open(wsUrl, headers);
+    c.type('echo recall-$((6*7))\r');
+    await c.waitFor(/recall-42/);
+    const before = c.output.length;
+    c.type('\x10');
+    await c.waitFor(/echo recall-\$\(\(6\*7\)\)/, before);
+    c.type('\x15');
     c.ws.close();
     await c.closed;
   });

@@ -205,3 +205,32 @@ test('warm pool: learners get prepared sandboxes at once; one more than the head
 function script(s: string): string {
   return s.replace(/^set -e\n/, '');
 }
+
+test("foreground: typed into the learner's terminal when the step opens, once per sandbox, after its setup", async (t) => {
+  const { driver, sessions } = sessionsFor(t);
+  const lab = makeLab(2);
+  const [one, two] = lab.steps;
+  assert.ok(one && two);
+  one.foreground = 'echo first\necho line two\n';
+  two.foreground = 'echo second\n';
+
+  // Opening a step with no terminal types nothing (there is nowhere to type it).
+  await sessions.openStep('ada', lab, one);
+  const sandbox = driver.sandboxes[0];
+  assert.ok(sandbox);
+  assert.equal(sandbox.ptys.length, 0);
+
+  // Attaching the terminal opens the current step again: now it is typed, Enter as \r.
+  const { server, client } = await wsPair(t);
+  (await sessions.prepareTerminal('ada', lab))(server);
+  await until(() => client.frames.some((f) => f.includes('"hello"')), 'the terminal hello');
+  const pty = sandbox.ptys[0];
+  assert.ok(pty);
+  await until(() => pty.written.includes('echo first\recho line two\r'), 'the foreground typed');
+
+  // Again (a reload, a check): not typed twice in the same sandbox; the next step types its own.
+  await sessions.openStep('ada', lab, one);
+  await sessions.openStep('ada', lab, two);
+  assert.deepEqual(pty.written, ['echo first\recho line two\r', 'echo second\r']);
+  assert.ok(sandbox.scripts.findIndex((s) => s.includes('setup-2')) >= 0, 'the setup ran before');
+});
