@@ -4,6 +4,8 @@
 // the terminal), `interrupt` after it presses Ctrl-C first, to end what the previous block started, and
 // `terminal=<id>` names the terminal tab it runs in (opened if the learner has none). Inline
 // `<code data-run>` gets a Run button too.
+// A link to `topology:` becomes `<a data-panel="topology">`, which the lesson page makes open the
+// topology panel.
 import { Marked, type Tokens } from 'marked';
 import createDOMPurify from 'dompurify';
 import { JSDOM } from 'jsdom';
@@ -37,9 +39,17 @@ export function fenceInfo(info: string | undefined): FenceInfo {
   return out;
 }
 
+/** The link target that switches the page to the topology panel: `[see the picture](topology:)`. */
+export const TOPOLOGY_LINK = 'topology:';
+
 const marked = new Marked({
   gfm: true,
   renderer: {
+    link(token: Tokens.Link): string | false {
+      if (token.href.trim() !== TOPOLOGY_LINK) return false;
+      // Not a URL the sanitizer keeps: an in-page link the lesson page turns into "show the picture".
+      return `<a href="#topology" class="panel-link" data-panel="topology">${this.parser.parseInline(token.tokens)}</a>`;
+    },
     code(token: Tokens.Code): string {
       const fence = fenceInfo(token.lang);
       const langAttr = fence.lang ? ` data-lang="${escapeHtml(fence.lang)}"` : '';
