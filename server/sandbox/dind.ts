@@ -663,7 +663,14 @@ export class DindDriver implements SandboxDriver {
             if (source.startsWith('/')) await mkdir(source, { recursive: true });
           }
           if (!info.State.Running) await engine.getContainer(c.Id).start();
-          await waitForDaemon(engine, c.Id, resourceName(id), join(runDir(this.ctx, id), 'docker.sock'), this.readyTimeoutMs);
+          try {
+            await waitForDaemon(engine, c.Id, resourceName(id), join(runDir(this.ctx, id), 'docker.sock'), this.readyTimeoutMs);
+          } catch (err) {
+            // Found running while its daemon was dying (the container stops a moment later): start it once more.
+            if (!info.State.Running || (await engine.getContainer(c.Id).inspect()).State.Running) throw err;
+            await engine.getContainer(c.Id).start();
+            await waitForDaemon(engine, c.Id, resourceName(id), join(runDir(this.ctx, id), 'docker.sock'), this.readyTimeoutMs);
+          }
           return sandbox;
         } catch (err) {
           // A sandbox that cannot come back is dead weight; the learner's progress lives in the store.
