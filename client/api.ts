@@ -19,6 +19,7 @@ import {
   Me,
   PoolPlan,
   Progress,
+  RecordingList,
   SessionStatus,
   StepResult,
   TerminalTab,
@@ -27,6 +28,7 @@ import {
 } from '../shared/api.ts';
 import type { z } from 'zod';
 
+export type { RecordingInfo, RecordingList } from '../shared/api.ts';
 export type { TerminalTab, TerminalTabs } from '../shared/api.ts';
 export type { CheckResult, ClassView, JoinInfo, LabSummary, LabView, Me, Progress, SessionStatus, StepResult, StepView } from '../shared/api.ts';
 
@@ -84,6 +86,9 @@ export const api = {
     call(LearnerExtended, `/api/classes/${enc(id)}/learners/${enc(learnerId)}/extend`, { method: 'POST', body: { minutes } }),
   endLearner: (id: string, learnerId: string): Promise<z.infer<typeof LearnerEnded>> =>
     call(LearnerEnded, `/api/classes/${enc(id)}/learners/${enc(learnerId)}/end`, { method: 'POST', body: {} }),
+  setRecording: (id: string, on: boolean): Promise<ClassView> => call(ClassView, `/api/classes/${enc(id)}/recording`, { method: 'POST', body: { on } }),
+  recordings: (labId: string, learnerId?: string): Promise<RecordingList> =>
+    call(RecordingList, `/api/labs/${enc(labId)}/recordings${learnerId ? `?learner=${enc(learnerId)}` : ''}`),
   terminals: (labId: string, learnerId?: string): Promise<TerminalTabs> =>
     call(TerminalTabs, `/api/labs/${enc(labId)}/terminals${learnerId === undefined ? '' : `?learner=${enc(learnerId)}`}`),
   openTerminal: (labId: string, want: { id?: string; title?: string } = {}): Promise<TerminalTab> =>
@@ -97,3 +102,9 @@ export const api = {
 };
 
 export { wsUrl } from './paths.ts';
+
+/** Where a recording is read from (the player) or, with `download`, saved as `<id>.cast`. */
+export function recordingUrl(labId: string, id: string, learnerId: string | undefined, download: boolean): string {
+  const q = [learnerId ? `learner=${enc(learnerId)}` : '', download ? 'download' : ''].filter(Boolean).join('&');
+  return appPath(`/api/labs/${enc(labId)}/recordings/${enc(id)}.cast${q ? `?${q}` : ''}`);
+}

@@ -10,6 +10,9 @@ import { h } from './dom.ts';
 import { appPath } from './paths.ts';
 import { EMPTY_BOARD, terminalOfTab, cellState, isIdle, isStuck, parseClassEvent, reduceBoard, shortDuration, type BoardState, type LearnerRow } from '../shared/classroom-events.ts';
 import { mountTerminal, type TerminalHandle } from './terminal/mount-terminal.ts';
+import { mountTopology } from './topology/topology-panel.ts';
+import { paneSwitch, type PaneSwitch } from './topology/pane-switch.ts';
+import { mountRecordingsView } from './recording/recordings-view.ts';
 
 /** Failing checks for this long on one step = stuck: long enough to have tried, short enough to help in time. */
 const STUCK_AFTER_MS = 5 * 60_000;
@@ -48,6 +51,7 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
   const copy = h('button', { class: 'button', text: 'Copy link', attrs: { type: 'button' }, on: { click: () => void navigator.clipboard.writeText(info.joinUrl).then(() => (copy.textContent = 'Copied')) } });
   const joinToggle = h('button', { class: 'button', attrs: { type: 'button', 'data-action': 'toggle-join' } });
   const endBtn = h('button', { class: 'button danger', text: 'End class', attrs: { type: 'button', 'data-action': 'end-class' } });
+  const recordBtn = h('button', { class: 'button', attrs: { type: 'button', 'data-action': 'toggle-recording', title: 'Record every learner\'s terminal (asciicast); learners see that it is on' } });
   const actionError = h('p', { class: 'error-text', attrs: { role: 'alert' } });
 
   const poolInput = h('input', { attrs: { type: 'number', min: '0', max: '500', value: '0', name: 'pool-size', 'aria-label': 'Expected learners' } });
@@ -69,6 +73,11 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
   const extendBtn = h('button', { class: 'button', text: `Extend ${EXTEND_MINUTES} min`, attrs: { type: 'button', 'data-action': 'extend-learner', title: 'Keep this learner\'s sandbox even if idle: their idle clock starts over with extra time' } });
   const endSessionBtn = h('button', { class: 'button', text: 'End session', attrs: { type: 'button', 'data-action': 'end-learner', title: 'Remove this learner\'s sandbox; their progress is kept' } });
   const watchHost = h('div', { class: 'term-host' });
+  // Beside the watched terminal: the learner's network picture and their recordings (read-only).
+  const watchTopoHost = h('div', { class: 'topo-host is-hidden-panel' });
+  const watchRecHost = h('div', { class: 'rec-host is-hidden-panel' });
+  const watchBar = h('div', { class: 'watch-views' });
+  let views: PaneSwitch | undefined;
   const watchTab = h('span', { class: 'watch-tab', attrs: { 'data-watch-active': '' } });
   const watchTerminal = h('select', { attrs: { name: 'watch-terminal', 'aria-label': 'Terminal to watch' } });
   const followBox = h('input', { attrs: { type: 'checkbox', name: 'follow-tab', checked: '' } });
@@ -86,7 +95,10 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
       followLabel,
       h('span', { class: 'watch-actions' }, extendBtn, endSessionBtn, resetBtn, resetSelect, h('button', { class: 'button', text: 'Close', attrs: { type: 'button' }, on: { click: () => stopWatching() } })),
     ),
+    watchBar,
     watchHost,
+    watchTopoHost,
+    watchRecHost,
   );
 
   root.replaceChildren(
@@ -98,7 +110,7 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
         'section',
         { class: 'board-head' },
         h('div', { class: 'board-title' }, title, labLine),
-        h('div', { class: 'join-box' }, h('span', { class: 'muted small', text: 'Join code' }), code, h('div', { class: 'join-row' }, link, copy), h('div', { class: 'join-row' }, joinToggle, endBtn), actionError),
+        h('div', { class: 'join-box' }, h('span', { class: 'muted small', text: 'Join code' }), code, h('div', { class: 'join-row' }, link, copy), h('div', { class: 'join-row' }, joinToggle, endBtn), h('div', { class: 'join-row' }, recordBtn), actionError),
         h('div', { class: 'pool-box' }, h('span', { class: 'muted small', text: 'Warm pool' }), h('div', { class: 'join-row' }, poolInput, poolBtn), poolBar, poolText, poolNote),
       ),
       h('section', { class: 'panel' }, h('h2', { text: 'Broadcast' }), broadcastForm, sentList),
@@ -115,8 +127,9 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
   };
   joinToggle.addEventListener('click', () => act(api.setJoinOpen(classId, !(state.header?.joinOpen ?? info.joinOpen))));
   endBtn.addEventListener('click', () => {
-    if (confirm('End the class? Every learner\'s sandbox is removed; their progress is kept.')) act(api.endClass(classId));
+    if (confirm('End the class? Every learner\'s sandbox and terminal recording is removed (download recordings first); their progress is kept.')) act(api.endClass(classId));
   });
+  recordBtn.addEventListener('click', () => act(api.setRecording(classId, !(state.header?.recording ?? info.recording))));
   poolBtn.addEventListener('click', () => {
     const size = Number(poolInput.value);
     poolBtn.disabled = true;
@@ -167,6 +180,9 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
   });
 
   const stopWatching = (): void => {
+    views?.dispose();
+    views = undefined;
+    watchBar.replaceChildren();
     watching?.handle.dispose();
     watching = undefined;
     lastActiveTab = undefined;
@@ -227,6 +243,21 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
     watchTerminalOf(row.learnerId, terminal);
     lastActiveTab = row.activeTab?.tab;
     void loadTerminals(row.learnerId);
+    let recordings: ReturnType<typeof mountRecordingsView> | undefined;
+    views = paneSwitch(
+      [
+        { id: 'terminal', title: 'Terminal', onShow: () => watching?.handle.fit() },
+        { id: 'topology', title: 'Network', mount: (el) => mountTopology(el, { labId: info.labId, learnerId: row.learnerId }) },
+        { id: 'recordings', title: 'Recordings', mount: (el) => (recordings = mountRecordingsView(el, info.labId, row.learnerId)), onShow: () => recordings?.refresh() },
+      ],
+      new Map([
+        ['terminal', watchHost],
+        ['topology', watchTopoHost],
+        ['recordings', watchRecHost],
+      ]),
+    );
+    watchBar.replaceChildren(views.bar);
+    views.show('terminal');
     paint();
     watchPanel.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
   };
@@ -239,6 +270,10 @@ export async function renderBoard(root: HTMLElement, classId: string): Promise<v
     const ended = (header?.endedAt ?? info.endedAt) !== null;
     joinToggle.textContent = joinOpen ? 'Close joining' : 'Open joining';
     joinToggle.disabled = ended;
+    const recording = header?.recording ?? info.recording;
+    recordBtn.textContent = recording ? '● Recording terminals — stop' : 'Record terminals';
+    recordBtn.classList.toggle('is-recording', recording);
+    recordBtn.disabled = ended;
     endBtn.disabled = ended;
     code.classList.toggle('is-closed', !joinOpen);
     if (ended) title.textContent = `${info.name} (ended)`;

@@ -16,6 +16,8 @@ import { terminalSettings } from './terminal/terminal-settings.ts';
 import { TerminalTabs } from './workspace/terminal-tabs.ts';
 import { addWorkspacePanels } from './workspace/workspace-panels.ts';
 import { Workspace } from './workspace/workspace.ts';
+import { mountTopology } from './topology/topology-panel.ts';
+import { recordingBadge } from './recording/recordings-view.ts';
 
 /** How often the page asks for the sandbox's progress while it starts: smooth enough for a seconds counter. */
 const SESSION_POLL_MS = 700;
@@ -53,6 +55,7 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
   let index = Math.max(0, lab.steps.findIndex((s) => s.id === lab.progress.currentStep));
 
   const progressText = h('span', { class: 'topbar-progress' });
+  const recording = recordingBadge(lab.id);
   const stepList = h('ol', { class: 'step-list' });
   const article = h('article', { class: 'step' });
   const lessonPane = h('section', { class: 'lesson-pane', attrs: { 'aria-label': 'Lesson' } }, h('nav', { class: 'steps', attrs: { 'aria-label': 'Steps' } }, stepList), article);
@@ -73,12 +76,12 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
       ? [h('div', { class: 'isolation-warning', attrs: { role: 'note' }, text: 'This sandbox is not isolated from the server: what you run here can affect the machine labrun runs on.' })]
       : [];
   root.replaceChildren(
-    topBar(h('nav', { class: 'crumbs' }, h('a', { attrs: { href: appPath('/') }, text: 'Labs' }), h('span', { class: 'sep', text: '/' }), h('span', { text: lab.title })), progressText),
+    topBar(h('nav', { class: 'crumbs' }, h('a', { attrs: { href: appPath('/') }, text: 'Labs' }), h('span', { class: 'sep', text: '/' }), h('span', { text: lab.title })), recording.el, progressText),
     ...isolationWarning,
     banner,
     layout,
   );
-  void listenForBroadcasts(banner);
+  void listenForBroadcasts(banner, recording.update);
   listenForSessionNotices(banner);
 
   // ---- status line: the sandbox's progress while it starts, then the connection's state ----
@@ -143,7 +146,23 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
   paintKeyBar();
   terminalPane.append(keyBarHost);
   const panels = addWorkspacePanels(workspace, lab.id);
-  terminals.load().catch((err: unknown) => showNotice(`Could not load your terminal tabs: ${err instanceof Error ? err.message : String(err)}`));
+  // The live picture of the learner's own stack, after their terminal tabs.
+  const TOPOLOGY_TAB = 'topology';
+  terminals
+    .load()
+    .catch((err: unknown) => showNotice(`Could not load your terminal tabs: ${err instanceof Error ? err.message : String(err)}`))
+    .finally(() => {
+      const view = { dispose: (): void => {} };
+      workspace.addPanel({
+        id: TOPOLOGY_TAB,
+        title: 'Network',
+        mount: (el) => {
+          el.classList.add('topo-host');
+          view.dispose = mountTopology(el, { labId: lab.id }).dispose;
+          return view;
+        },
+      });
+    });
   const fitFront = (): void => {
     const id = workspace.activeId;
     if (id !== undefined) workspace.handleOf(id)?.shown?.();
@@ -246,6 +265,13 @@ export async function renderLesson(root: HTMLElement, labId: string): Promise<vo
     const first = content.firstElementChild;
     if (first && /^H[12]$/.test(first.tagName) && first.textContent?.trim() === step.title.trim()) first.remove();
     decorateCode(content);
+    // A lesson points at the picture with a `topology:` link (see docs/lab-format.md).
+    for (const a of content.querySelectorAll('a[data-panel="topology"]')) {
+      a.addEventListener('click', (e) => {
+        e.preventDefault();
+        workspace.activate(TOPOLOGY_TAB);
+      });
+    }
     // Relative images are the lab's own (its assets/ folder).
     for (const img of content.querySelectorAll('img')) {
       const src = img.getAttribute('src') ?? '';
@@ -348,8 +374,11 @@ const BROADCAST_RECONNECT_MS = 5000;
 /** When this page loaded: broadcasts sent before it are history, not news. */
 const loadedAt = Date.now();
 
-/** A classroom learner's page shows the instructor's broadcasts in a banner, live over the class's event stream. */
-async function listenForBroadcasts(banner: HTMLElement): Promise<void> {
+/**
+ * A classroom learner's page shows the instructor's broadcasts in a banner, live over the class's
+ * event stream, and whether their terminal is being recorded.
+ */
+async function listenForBroadcasts(banner: HTMLElement, onRecording: (on: boolean) => void): Promise<void> {
   const me = await api.me().catch(() => null);
   if (!me?.class) return;
   const classId = me.class.id;
@@ -359,6 +388,8 @@ async function listenForBroadcasts(banner: HTMLElement): Promise<void> {
     ws.onmessage = (ev: MessageEvent<unknown>) => {
       const e = parseClassEvent(typeof ev.data === 'string' ? ev.data : '');
       // History replays on every connection: show only what is newer than what this page showed.
+      // The class header says whether the instructor records this class's terminals.
+      if (e?.type === 'class') onRecording(e.class.recording && e.class.endedAt === null);
       if (e?.type !== 'broadcast' || e.at <= seen) return;
       seen = e.at;
       if (e.at < loadedAt) return;

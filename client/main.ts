@@ -2,6 +2,7 @@
 // `/join/<code>` = join a class, `/instructor` = classes, `/instructor/classes/<id>` = live board).
 import './styles.css';
 import '@xterm/xterm/css/xterm.css';
+import 'asciinema-player/dist/bundle/asciinema-player.css';
 import { renderCatalog } from './catalog-page.ts';
 import { h } from './dom.ts';
 import { renderBoard } from './board-page.ts';

@@ -161,12 +161,20 @@ export const ClassView = z.object({
   createdAt: z.number(),
   endedAt: z.number().nullable(),
   learnerCount: z.number(),
+  /** Whether the learners' terminals are recorded. */
+  recording: z.boolean(),
 });
 export type ClassView = z.infer<typeof ClassView>;
 export const ClassList = z.object({ classes: z.array(ClassView) });
 export const EndedClass = ClassView.extend({ destroyed: z.number() });
 
 export const Broadcast = z.object({ sent: z.literal(true) });
+
+/** One recorded terminal session (asciicast v2), downloadable as `<id>.cast`. */
+export const RecordingInfo = z.object({ id: z.string(), labId: z.string(), startedAt: z.number(), bytes: z.number() });
+export type RecordingInfo = z.infer<typeof RecordingInfo>;
+export const RecordingList = z.object({ learnerId: z.string(), recording: z.boolean(), recordings: z.array(RecordingInfo) });
+export type RecordingList = z.infer<typeof RecordingList>;
 export const LearnerReset = z.object({ learnerId: z.string(), currentStep: z.string() });
 /** When the learner's sandbox is reclaimed if idle; null = never. */
 export const LearnerExtended = z.object({ learnerId: z.string(), idleDeadline: z.number().nullable() });

@@ -8,7 +8,7 @@ import { ClassView, PoolStatus, SessionState } from './api.ts';
 export { PoolStatus };
 
 /** The board's header: the class as the API lists it, less the join link and counts, plus the lab's steps. */
-export const ClassHeader = ClassView.pick({ id: true, labId: true, labTitle: true, name: true, joinCode: true, joinOpen: true, endedAt: true }).extend({
+export const ClassHeader = ClassView.pick({ id: true, labId: true, labTitle: true, name: true, joinCode: true, joinOpen: true, endedAt: true, recording: true }).extend({
   steps: z.array(z.object({ id: z.string(), title: z.string() })),
 });
 export type ClassHeader = z.infer<typeof ClassHeader>;

@@ -3,19 +3,23 @@
 // declares `passesBeforeSolve`; with --strict not even then) → solve → every check must PASS. Prints a
 // table and a tally; exit 1 on any failure.
 // The sandbox is destroyed at the end, on error, and on Ctrl-C.
+import path from 'node:path';
 import { commandArgs } from '../cli-args.ts';
 import { expandLabDirs, findLabDirs, formatIssue, loadLab, sandboxSpec, type Lab, type Step } from '../labs/catalog.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
+import { recordRun, type RunRecording } from '../recording/record-execs.ts';
 import { liveAnswers, runStepChecks, runStepSetup, runStepSolve, type CheckResult } from './run-step.ts';
 
-const USAGE = `usage: labrun test [--strict] [--state-dir DIR] [LAB_DIR...]
+const USAGE = `usage: labrun test [--strict] [--state-dir DIR] [--record DIR] [LAB_DIR...]
 
 Self-tests labs in a fresh sandbox each: after a step's setup every check must fail, after its solve
 every check must pass. With no LAB_DIR, tests every lab under ./labs. Exit status 1 on any failure.
 
   --strict          a check declaring passesBeforeSolve fails the test too: every check must fail
                     before its solution (observation steps ask the learner a question instead)
-  --state-dir DIR   sandbox driver state (sockets, preloaded images); default data/sandboxes`;
+  --state-dir DIR   sandbox driver state (sockets, preloaded images); default data/sandboxes
+  --record DIR      write the run as DIR/<lab>.cast (asciicast v2: every command and its output,
+                    a marker per step); play it with \`asciinema play\``;
 
 /** How the checks of a lab fared, for the closing line. */
 interface Tally {
@@ -29,10 +33,11 @@ interface Tally {
 const COL = { step: 22, check: 58, before: 16, after: 6 };
 
 export async function selftestCommand(argv: string[]): Promise<number> {
-  const args = commandArgs('test', USAGE, argv, { strict: { type: 'boolean' }, 'state-dir': { type: 'string' } }, true);
+  const args = commandArgs('test', USAGE, argv, { strict: { type: 'boolean' }, 'state-dir': { type: 'string' }, record: { type: 'string' } }, true);
   if (typeof args === 'number') return args;
   const stateDir = args.values['state-dir'] || 'data/sandboxes';
   const strict = args.values.strict ?? false;
+  const recordDir = args.values.record ? path.resolve(args.values.record) : undefined;
   const dirs = await expandLabDirs(args.positionals);
   if (!dirs.length) dirs.push(...(await findLabDirs('labs')));
   if (!dirs.length) return usageError('no labs found (looked for labs/*/lab.yaml)');
@@ -45,7 +50,7 @@ export async function selftestCommand(argv: string[]): Promise<number> {
       failed = true;
       continue;
     }
-    if (!(await testLab(r.lab, stateDir, strict))) failed = true;
+    if (!(await testLab(r.lab, stateDir, strict, recordDir))) failed = true;
   }
   return failed ? 1 : 0;
 }
@@ -55,7 +60,7 @@ function usageError(message: string): number {
   return 2;
 }
 
-async function testLab(lab: Lab, stateDir: string, strict: boolean): Promise<boolean> {
+async function testLab(lab: Lab, stateDir: string, strict: boolean, recordDir: string | undefined): Promise<boolean> {
   const t0 = performance.now();
   const secs = () => ((performance.now() - t0) / 1000).toFixed(1);
   console.log(`lab ${lab.id}: ${lab.steps.length} steps, ${lab.steps.reduce((n, s) => n + s.checks.length, 0)} checks`);
@@ -77,6 +82,7 @@ async function testLab(lab: Lab, stateDir: string, strict: boolean): Promise<boo
   const driver = new DindDriver({ stateDir, isolation: choice.isolation, ...(choice.isolation === 'isolated' && { engineUrl }) });
 
   let sandbox: Sandbox | undefined;
+  let recording: RunRecording | undefined;
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupted = true;
@@ -92,18 +98,22 @@ async function testLab(lab: Lab, stateDir: string, strict: boolean): Promise<boo
   try {
     sandbox = await driver.create(sandboxSpec(lab, `selftest-${process.pid}`));
     console.log(`  sandbox ${sandbox.id} ready after ${secs()} s\n`);
+    if (recordDir) recording = recordRun(sandbox, recordDir, lab.id);
     console.log(row('STEP', 'CHECK', 'BEFORE SOLVE', 'AFTER', 'MS'));
     for (const step of lab.steps) {
       if (interrupted) break;
-      problems.push(...(await testStep(sandbox, lab, step, strict, tally)));
+      recording?.step(step.id, step.title);
+      problems.push(...(await testStep(recording?.sandbox ?? sandbox, lab, step, strict, tally)));
     }
   } catch (err) {
     problems.push(err instanceof Error ? err.message : String(err));
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
+    await recording?.close();
     await sandbox?.destroy();
   }
+  if (recording) console.log(`recorded the run in ${recording.path}`);
 
   console.log('');
   console.log(

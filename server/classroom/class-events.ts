@@ -110,6 +110,7 @@ export function classHeader(cls: ClassInfo, catalog: Catalog): ClassHeaderData {
     joinCode: cls.joinCode,
     joinOpen: cls.joinOpen,
     endedAt: cls.endedAt,
+    recording: cls.recording,
     steps: (lab?.steps ?? []).map((s) => ({ id: s.id, title: s.title })),
   };
 }

@@ -1,7 +1,8 @@
 // A class's sandboxes across its life: at start, sandboxes an earlier server run left are handed
 // back — a learner's to the learner (a pool sandbox's label still says "pool" after it was handed
 // out, so the class store says to whom), an unassigned pool one back to its lab's pool while a class
-// runs that lab — and at the end of a class every learner's session is stopped and its pool drained.
+// runs that lab — and at the end of a class every learner's session is stopped, its pool drained and
+// its terminal recordings removed.
 import type { Catalog } from '../labs/catalog.ts';
 import { errorMessage, type Logger } from '../log.ts';
 import type { LearnerSessions } from '../session/learner-sessions.ts';
@@ -9,6 +10,7 @@ import type { ClassEvents } from './class-events.ts';
 import { classHeader } from './class-events.ts';
 import type { ClassInfo, ClassStore } from './class-store.ts';
 import { POOL_LEARNER, type WarmPool } from './warm-pool.ts';
+import type { Recordings } from '../recording/recordings.ts';
 
 export interface ClassLifecycleContext {
   catalog: Catalog;
@@ -17,6 +19,8 @@ export interface ClassLifecycleContext {
   pool: WarmPool;
   events: ClassEvents;
   logger: Logger;
+  /** The class's terminal recordings, removed when it ends. */
+  recordings?: Recordings;
 }
 
 export function activeClassesOf(classes: ClassStore, labId: string): ClassInfo[] {
@@ -44,6 +48,7 @@ export async function endClass(ctx: ClassLifecycleContext, cls: ClassInfo): Prom
   const learners = ctx.classes.learners(cls.id).map((l) => l.learnerId);
   const failed = await ctx.sessions.stopAll(learners, cls.labId, 'class-ended');
   for (const learnerId of learners) ctx.events.publish(cls.id, { type: 'sandbox', learnerId, state: 'ended', at: Date.now() });
+  await ctx.recordings?.removeClass(cls.id).catch((err: unknown) => ctx.logger.warn({ class: cls.id, err: errorMessage(err) }, 'could not remove the class\'s recordings'));
   if (failed > 0) ctx.logger.warn({ class: cls.id, lab: cls.labId, failed }, 'sandboxes of an ended class could not be removed; reaping at the next start will');
   ctx.events.publish(cls.id, { type: 'class', class: classHeader(ctx.classes.byId(cls.id) ?? cls, ctx.catalog) });
   return { destroyed: learners.length - failed };

@@ -18,6 +18,8 @@ export interface ClassInfo {
   joinOpen: boolean;
   createdAt: number;
   endedAt: number | null;
+  /** Whether its learners' terminals are recorded (server/recording/). */
+  recording: boolean;
 }
 
 export interface ClassLearner {
@@ -35,13 +37,14 @@ const classRow = z.object({
   join_open: z.number(),
   created_at: z.number(),
   ended_at: z.number().nullable(),
+  recording: z.number(),
 });
 const learnerRow = z.object({ learner_id: z.string(), class_id: z.string(), display_name: z.string(), joined_at: z.number() });
 const assignmentRow = z.object({ sandbox_id: z.string(), learner_id: z.string(), lab_id: z.string() });
 
 function toClass(raw: unknown): ClassInfo {
   const r = classRow.parse(raw);
-  return { id: r.id, labId: r.lab_id, name: r.name, joinCode: r.join_code, joinOpen: r.join_open === 1, createdAt: r.created_at, endedAt: r.ended_at };
+  return { id: r.id, labId: r.lab_id, name: r.name, joinCode: r.join_code, joinOpen: r.join_open === 1, createdAt: r.created_at, endedAt: r.ended_at, recording: r.recording === 1 };
 }
 
 function toLearner(raw: unknown): ClassLearner {
@@ -65,7 +68,7 @@ export class ClassStore {
       this.db
         .prepare('INSERT INTO classes (id, lab_id, name, join_code, join_open, created_at) VALUES (?, ?, ?, ?, 1, ?)')
         .run(id, labId, name, code, now);
-      return { id, labId, name, joinCode: code, joinOpen: true, createdAt: now, endedAt: null };
+      return { id, labId, name, joinCode: code, joinOpen: true, createdAt: now, endedAt: null, recording: false };
     }
     throw new Error(`could not find an unused join code in ${CODE_ATTEMPTS} tries`);
   }
@@ -86,6 +89,10 @@ export class ClassStore {
 
   setJoinOpen(id: string, open: boolean): void {
     this.db.prepare('UPDATE classes SET join_open = ? WHERE id = ?').run(open ? 1 : 0, id);
+  }
+
+  setRecording(id: string, on: boolean): void {
+    this.db.prepare('UPDATE classes SET recording = ? WHERE id = ?').run(on ? 1 : 0, id);
   }
 
   end(id: string): void {

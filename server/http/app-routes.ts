@@ -22,6 +22,7 @@ import { serviceRouter, type ServiceContext } from './service-routes.ts';
 import type { TrustedProxies } from './trusted-proxy.ts';
 import { upgradesOnlyUnder, type WsUpgrades } from './ws-upgrade.ts';
 import { wsRouter } from './ws-routes.ts';
+import { recordingRouter } from './recording-routes.ts';
 
 /** Largest JSON body: answers and a step id; anything bigger is a mistake or an attack. */
 const JSON_LIMIT = '64kb';
@@ -55,7 +56,7 @@ export function appRoutes(ctx: AppRoutesContext): Router {
   r.use(requireAuth(auth), csrfGuard(policy, proxies), express.json({ limit: JSON_LIMIT }));
   r.use('/ws', wsRouter({ ...classroom, upgrades: ctx.upgrades }));
   r.post('/api/labs/:labId/steps/:stepId/check', rateLimiter('check', ctx.rateLimits, { perLearner: true }));
-  r.use('/api', classroomRouter(classroom), apiRouter({ catalog, store, sessions, logger, isolation: ctx.isolation, emit: (e, d) => events.learner(e, d) }), workspaceRouter({ catalog, sessions }));
+  r.use('/api', classroomRouter(classroom), recordingRouter(classroom), apiRouter({ catalog, store, sessions, logger, isolation: ctx.isolation, emit: (e, d) => events.learner(e, d) }), workspaceRouter({ catalog, sessions }));
   r.use('/api', (req) => {
     throw new HttpError(`no API route ${req.method} ${req.originalUrl}`, 404);
   });

@@ -29,6 +29,7 @@ import { errorHandler } from './http-error.ts';
 import type { OriginPolicy } from './origin.ts';
 import { hostGuard, securityHeaders } from './security.ts';
 import { TrustedProxies } from './trusted-proxy.ts';
+import { Recordings } from '../recording/recordings.ts';
 import { WsUpgrades } from './ws-upgrade.ts';
 
 export { CLIENT_DIR };
@@ -71,6 +72,8 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
   lifetime.add(toDisposable(events.tap(metrics.tap)));
   lifetime.add(toDisposable(events.tap(feed.tap)));
   const driver = metrics.timed(opts.driver ?? driverFromConfig(config));
+  const recordings = new Recordings({ dataDir: config.dataDir, classes });
+  lifetime.add(recordings);
   const pool = new WarmPool({
     driver,
     classes,
@@ -81,15 +84,12 @@ export async function createServer(config: ServerConfig, opts: ServerOptions = {
     },
   });
   const sessions = new LearnerSessions({
-    driver,
-    store,
-    events,
-    logger,
+    driver, store, events, logger, recorder: recordings,
     idle: { ttlMs: config.idleTtlMs, warningMs: config.idleWarningMs },
     // The local learner never waits for a seat; a classroom learner gets one from the pool when it has any.
     seat: (learnerId, lab) => (learnerId === LOCAL_LEARNER ? undefined : pool.take(learnerId, lab)),
   });
-  const classroom: ClassroomContext = { catalog, store, classes, sessions, events, pool, logger };
+  const classroom: ClassroomContext = { catalog, store, classes, sessions, events, pool, recordings, logger };
   let adopted = 0;
   if (opts.adopt ?? true) {
     adopted = await adoptEarlierSandboxes(classroom).catch((err: unknown) => {

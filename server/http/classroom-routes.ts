@@ -12,6 +12,7 @@ import { endClass } from '../classroom/class-lifecycle.ts';
 import type { ClassInfo, ClassStore } from '../classroom/class-store.ts';
 import { MAX_DISPLAY_NAME, cleanDisplayName, normalizeJoinCode } from '../classroom/join-code.ts';
 import type { WarmPool } from '../classroom/warm-pool.ts';
+import type { Recordings } from '../recording/recordings.ts';
 import { readClassResults, formatResults, resultsFileName } from '../classroom/results-export.ts';
 import { Broadcast, ClassList, ClassResults, ClassView, EndedClass, JoinInfo, Joined, LearnerEnded, LearnerExtended, LearnerReset, Me, PoolPlan } from '../../shared/api.ts';
 import { errorMessage, type Logger } from '../log.ts';
@@ -33,12 +34,14 @@ export interface ClassroomContext {
   sessions: LearnerSessions;
   events: ClassEvents;
   pool: WarmPool;
+  recordings: Recordings;
   logger: Logger;
 }
 
 const JoinBody = z.strictObject({ name: z.string().max(MAX_DISPLAY_NAME * 4) });
 const CreateBody = z.strictObject({ labId: z.string().min(1), name: z.string().max(MAX_CLASS_NAME).optional() });
 const JoinOpenBody = z.strictObject({ open: z.boolean() });
+const RecordingBody = z.strictObject({ on: z.boolean() });
 const BroadcastBody = z.strictObject({ message: z.string().trim().min(1).max(MAX_BROADCAST) });
 const ResetBody = z.strictObject({ stepId: z.string().min(1) });
 /** Longest single extension: a whole workshop day. */
@@ -172,6 +175,18 @@ export function classroomRouter(ctx: ClassroomContext): Router {
     const body = parseBody(JoinOpenBody, req.body);
     if (cls.endedAt !== null && body.open) throw new HttpError('the class has ended; create a new one', 409);
     ctx.classes.setJoinOpen(cls.id, body.open);
+    const updated = ctx.classes.byId(cls.id) ?? cls;
+    publishHeader(ctx, updated);
+    reply(res, ClassView, classJson(req, ctx, updated));
+  });
+
+  // Recording of the class's terminals: on from the next output of each learner's terminal; off at once.
+  instructor.post('/:classId/recording', async (req, res) => {
+    const cls = classById(ctx, req);
+    const body = parseBody(RecordingBody, req.body);
+    if (cls.endedAt !== null && body.on) throw new HttpError('the class has ended', 409);
+    await ctx.recordings.setRecording(cls.id, body.on);
+    ctx.logger.info({ class: cls.id, recording: body.on }, `recording turned ${body.on ? 'on' : 'off'}`);
     const updated = ctx.classes.byId(cls.id) ?? cls;
     publishHeader(ctx, updated);
     reply(res, ClassView, classJson(req, ctx, updated));

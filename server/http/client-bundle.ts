@@ -109,6 +109,9 @@ export async function buildClient(root = PACKAGE_ROOT): Promise<BuildResult> {
       platform: 'browser',
       target: ['chrome110', 'firefox110', 'safari16'],
       outdir,
+      // Large parts only some pages need (the topology layout engine, the recording player) load on first use.
+      splitting: true,
+      chunkNames: 'chunks/[name]-[hash]',
       minify: true,
       sourcemap: true,
       legalComments: 'none',

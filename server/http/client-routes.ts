@@ -1,4 +1,4 @@
-// The web client's files and page routes. Public: the bundle, its stylesheet and source maps (they
+// The web client's files and page routes. Public: the bundle (and its split-off chunks), its stylesheet and source maps (they
 // hold no data, and the sign-in and join pages need them) and the join page. Signed in: the catalog,
 // a lesson, and (instructor only) the instructor pages — all one index.html; the client routes itself.
 import { existsSync } from 'node:fs';
@@ -9,7 +9,7 @@ import type { Catalog } from '../labs/catalog.ts';
 import { basePathOf, htmlUnderBase } from './base-path.ts';
 import { CLIENT_DIR } from './client-bundle.ts';
 import { HttpError } from './http-error.ts';
-import { requireInstructor } from './security.ts';
+import { PLAYER_CONTENT_SECURITY_POLICY, requireInstructor } from './security.ts';
 
 const PUBLIC_ASSETS = ['app.js', 'app.js.map', 'app.css', 'app.css.map'];
 
@@ -31,6 +31,8 @@ export function publicClientRouter(): Router {
       res.sendFile(path.join(CLIENT_DIR, file), (err) => err && next());
     });
   }
+  // The bundle's split-off parts (loaded by app.js, the join page's included): code, no data.
+  r.use('/chunks', express.static(path.join(CLIENT_DIR, 'chunks'), { index: false }));
   r.get('/join/:code', sendIndex);
   return r;
 }
@@ -40,7 +42,12 @@ export function clientRouter(catalog: Catalog): Router {
   const r = Router();
   r.use(express.static(CLIENT_DIR, { index: false }));
   r.get('/', sendIndex);
-  r.get(['/instructor', '/instructor/classes/:classId'], requireInstructor(), sendIndex);
+  r.get('/instructor', requireInstructor(), sendIndex);
+  // The board plays recordings (see PLAYER_CONTENT_SECURITY_POLICY).
+  r.get('/instructor/classes/:classId', requireInstructor(), (req, res, next) => {
+    res.setHeader('Content-Security-Policy', PLAYER_CONTENT_SECURITY_POLICY);
+    sendIndex(req, res, next);
+  });
   r.get('/labs/:labId', (req, res, next) => {
     if (!catalog.byId(req.params.labId)) throw new HttpError(`no lab '${req.params.labId}'`, 404);
     sendIndex(req, res, next);

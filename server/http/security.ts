@@ -21,6 +21,13 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/**
+ * The instructor's board only: the recording player compiles its terminal emulator from WebAssembly,
+ * which needs 'wasm-unsafe-eval'. That allows no JavaScript eval and no script from elsewhere; every
+ * other page keeps the policy above.
+ */
+export const PLAYER_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'");
+
 export function securityHeaders(): RequestHandler {
   return (_req, res, next) => {
     res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);

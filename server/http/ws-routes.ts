@@ -2,11 +2,18 @@
 // `/ws/terminal?lab=<id>[&term=<id>][&learner=<id>]` — one of the caller's own terminal tabs in a lab
 // (default the first), or (instructor only) another learner's, read-only; `/ws/events` — the caller's own session notices; and
 // `/ws/events?class=<id>` — a class's board stream (history, then live) for its instructor, or only
-// what is meant for everyone (the class header, broadcasts) for a learner of the class.
+// what is meant for everyone (the class header, broadcasts) for a learner of the class;
+// `/ws/topology?lab=<id>[&learner=<id>]` — the live topology model of the caller's own sandbox, or
+// (instructor only) another learner's, under the same rule as the terminal.
 import { Router } from 'express';
 import type { WebSocket } from 'ws';
 import type { ClassEvent } from '../../shared/classroom-events.ts';
 import { classHistory } from '../classroom/class-events.ts';
+import { composeProjectName } from '../sandbox/naming.ts';
+import type { Sandbox } from '../sandbox/sandbox.ts';
+import { TopologyFeeds } from '../topology/topology-feeds.ts';
+import { closeReason } from '../../shared/protocol.ts';
+import { errorMessage } from '../log.ts';
 import { labFor } from './api-routes.ts';
 import type { ClassroomContext } from './classroom-routes.ts';
 import { HttpError } from './http-error.ts';
@@ -30,8 +37,14 @@ function stream(ws: WebSocket, subscribe: (send: (e: ClassEvent) => void) => () 
   return send;
 }
 
+/** Close code for "nothing to show yet" (no sandbox, or it went): the page retries. */
+const TOPOLOGY_GONE = 4404;
+
 export function wsRouter(ctx: WsContext): Router {
   const r = Router();
+  // Feeds live as long as their sockets: each closes with its last subscriber, and the server's
+  // shutdown terminates every socket.
+  const topology = new TopologyFeeds();
   r.use((req, _res, next) => {
     if (!isUpgrade(req)) throw new HttpError(`${req.path} is a WebSocket endpoint`, 426);
     next();
@@ -49,6 +62,33 @@ export function wsRouter(ctx: WsContext): Router {
     const attach = await withTabErrors(() => ctx.sessions.prepareTerminal(asked, lab, { readOnly: watching, terminal }));
     const ws = await ctx.upgrades.accept(req);
     if (ws) attach(ws);
+  });
+
+  r.get('/topology', async (req, res) => {
+    const lab = labFor(ctx, typeof req.query.lab === 'string' ? req.query.lab : '', res);
+    const me = principalOf(res);
+    const asked = typeof req.query.learner === 'string' ? req.query.learner : me.learnerId;
+    const watching = asked !== me.learnerId;
+    if (watching) assertInstructor(res, 'this is another learner\'s topology');
+    // The learner's own panel may start their sandbox (as their terminal does); a watcher never does.
+    let sandbox: Sandbox | undefined;
+    let why = 'this learner has no running sandbox right now';
+    if (watching) sandbox = ctx.sessions.current(asked, lab.id);
+    else sandbox = await ctx.sessions.ensure(asked, lab).catch((err: unknown) => void (why = `the sandbox could not start: ${errorMessage(err)}`));
+    const ws = await ctx.upgrades.accept(req);
+    if (!ws) return;
+    if (!sandbox) {
+      ws.send(JSON.stringify({ type: 'unavailable', message: why }));
+      ws.close(TOPOLOGY_GONE, closeReason(why));
+      return;
+    }
+    const sub = topology.subscribe(sandbox, composeProjectName(lab.workspace), {
+      send: (frame) => {
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+      },
+      end: (reason) => ws.close(TOPOLOGY_GONE, closeReason(reason)),
+    });
+    ws.once('close', () => sub.dispose());
   });
 
   r.get('/events', async (req, res) => {

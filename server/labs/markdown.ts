@@ -8,6 +8,8 @@
 // `port:8080/path`) becomes a link to the port's preview, `[edit](file:netsvc.conf#L2)` one that opens
 // the editor at that line; both are written as data attributes the client turns into links (the
 // lesson's HTML is the same for every learner).
+// A link to `topology:` becomes `<a data-panel="topology">`, which the lesson page makes open the
+// topology panel.
 import { Marked, type Tokens } from 'marked';
 import createDOMPurify from 'dompurify';
 import { JSDOM } from 'jsdom';
@@ -46,10 +48,17 @@ const PORT_LINK = /^port:(\d{1,5})(?:@([A-Za-z0-9][A-Za-z0-9_.-]*))?(\/.*)?$/;
 /** `file:netsvc.conf`, `file:conf/site.conf#L12` */
 const FILE_LINK = /^file:([^#]+)(?:#L(\d+))?$/;
 
+/** The link target that switches the page to the topology panel: `[see the picture](topology:)`. */
+export const TOPOLOGY_LINK = 'topology:';
+
 const marked = new Marked({
   gfm: true,
   renderer: {
     link(token: Tokens.Link): string | false {
+      if (token.href.trim() === TOPOLOGY_LINK) {
+        // Not a URL the sanitizer keeps: an in-page link the lesson page turns into "show the picture".
+        return `<a href="#topology" class="panel-link" data-panel="topology">${this.parser.parseInline(token.tokens)}</a>`;
+      }
       const inner = this.parser.parseInline(token.tokens);
       const port = PORT_LINK.exec(token.href);
       if (port?.[1]) {

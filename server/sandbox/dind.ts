@@ -9,10 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { chown, mkdir, readdir, readlink, rm, stat } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import { join, posix, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import Docker from 'dockerode';
 import { z } from 'zod';
 import {
   SandboxError,
+  type EngineEvent,
   type EngineSnapshot,
   type ExecRequest,
   type ExecResult,
@@ -78,6 +80,15 @@ const PING_TIMEOUT_MS = 2_000;
 const HELPER_MAX_AGE_S = 60 * 60;
 /** A disk is made before its container: one without a container younger than this may be mid-create. */
 const ORPHAN_DISK_AGE_MS = 10 * 60_000;
+/** What the topology panel redraws on: a container or network appearing, going, (dis)connecting or changing state. */
+const ENGINE_EVENT_ACTIONS = ['create', 'start', 'restart', 'die', 'destroy', 'rename', 'pause', 'unpause', 'update', 'connect', 'disconnect'];
+const engineEventSchema = z.object({
+  Type: z.string(),
+  Action: z.string(),
+  Actor: z.object({ ID: z.string() }).optional(),
+  timeNano: z.number().optional(),
+  time: z.number().optional(),
+});
 /** Environment variable that marks a terminal's shell (and its children) so they can be found and ended. */
 const TERMINAL_ENV = 'LABRUN_TERMINAL';
 /** How long which namespace a port target is in stays known: a preview page's assets come in a burst. */
@@ -298,6 +309,34 @@ class DindSandbox implements Sandbox {
     // A container removed between list and inspect is simply gone: skip it rather than fail the check.
     const containers = (await Promise.all(list.map((c) => this.inner.getContainer(c.Id).inspect().catch(() => undefined)))).filter((x) => x !== undefined);
     return { containers, networks: await this.inner.listNetworks() };
+  }
+
+  async *engineEvents(signal: AbortSignal): AsyncIterable<EngineEvent> {
+    const stream = await this.inner.getEvents({ filters: { type: ['container', 'network'], event: ENGINE_EVENT_ACTIONS } });
+    const stop = (): void => {
+      // dockerode types the stream as a plain ReadableStream; it is a socket that can be destroyed.
+      (stream as NodeJS.ReadableStream & { destroy(): void }).destroy();
+    };
+    if (signal.aborted) return stop();
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      // The engine writes one JSON object per line.
+      for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
+        if (line.trim() === '') continue;
+        let raw: unknown;
+        try {
+          raw = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        const e = engineEventSchema.safeParse(raw);
+        if (!e.success) continue;
+        yield { type: e.data.Type, action: e.data.Action, id: e.data.Actor?.ID ?? '', time: e.data.timeNano !== undefined ? e.data.timeNano / 1e6 : (e.data.time ?? 0) * 1000 };
+      }
+    } finally {
+      signal.removeEventListener('abort', stop);
+      stop();
+    }
   }
 
   openTerminal(cols: number, rows: number): PtyLike {
@@ -741,7 +780,14 @@ export class DindDriver implements SandboxDriver {
             if (source.startsWith('/')) await mkdir(source, { recursive: true });
           }
           if (!info.State.Running) await engine.getContainer(c.Id).start();
-          await waitForDaemon(engine, c.Id, resourceName(id), join(runDir(this.ctx, id), 'docker.sock'), this.readyTimeoutMs);
+          try {
+            await waitForDaemon(engine, c.Id, resourceName(id), join(runDir(this.ctx, id), 'docker.sock'), this.readyTimeoutMs);
+          } catch (err) {
+            // Found running while its daemon was dying (the container stops a moment later): start it once more.
+            if (!info.State.Running || (await engine.getContainer(c.Id).inspect()).State.Running) throw err;
+            await engine.getContainer(c.Id).start();
+            await waitForDaemon(engine, c.Id, resourceName(id), join(runDir(this.ctx, id), 'docker.sock'), this.readyTimeoutMs);
+          }
           return sandbox;
         } catch (err) {
           // A sandbox that cannot come back is dead weight; the learner's progress lives in the store.

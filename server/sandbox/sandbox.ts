@@ -73,6 +73,11 @@ export interface Sandbox {
    * document and the network list, as the Engine API returns them (parsed by checks/facts.ts).
    */
   engineSnapshot(): Promise<EngineSnapshot>;
+  /**
+   * The inner engine's changes to containers and networks as they happen (its event stream, not a
+   * poll), until `signal` aborts. Ends or throws when the sandbox or its engine goes away.
+   */
+  engineEvents(signal: AbortSignal): AsyncIterable<EngineEvent>;
   /** A login shell in the workspace, as a pty the caller owns and must end. */
   openTerminal(cols: number, rows: number): PtyLike;
   /**
@@ -121,6 +126,16 @@ export interface EngineSnapshot {
   containers: unknown[];
   /** The network list. */
   networks: unknown;
+}
+
+/** One change the inner engine reported: `container`/`start`, `network`/`connect`, … (plain data). */
+export interface EngineEvent {
+  type: string;
+  action: string;
+  /** The container's or network's id. */
+  id: string;
+  /** Engine time, ms. */
+  time: number;
 }
 
 /** A failure a person can act on: says what failed and what to do. */

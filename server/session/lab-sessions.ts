@@ -150,6 +150,11 @@ export class LabSessions {
     for (const fn of this.listeners) fn({ learnerId, labId, status: { state: 'none', progress: null } });
   }
 
+  /** The learner's sandbox for the lab if one is up now; never makes one (a watcher must not start a learner's sandbox). */
+  current(learnerId: string, labId: string): Sandbox | undefined {
+    return this.entries.get(sessionKey(learnerId, labId))?.sandbox;
+  }
+
   /** How many sessions are in each state now (for the metrics). */
   stateCounts(): Map<SessionState, number> {
     const out = new Map<SessionState, number>();

@@ -17,6 +17,7 @@ import { errorMessage, silentLogger, type Logger } from '../log.ts';
 import type { Sandbox, SandboxDriver } from '../sandbox/sandbox.ts';
 import type { Store } from '../store/store.ts';
 import { TerminalManager, type TerminalManagerOptions } from '../terminal/terminal-manager.ts';
+import type { TerminalTap } from '../terminal/terminal-session.ts';
 import { ENDED_MESSAGE, RECLAIMED_MESSAGE, leftText, warningMessage, type IdlePolicy } from './idle-policy.ts';
 import { IdleReaper } from './idle-reaper.ts';
 import { LabSessions, type SessionEvent, type SessionState, type SessionStatus } from './lab-sessions.ts';
@@ -56,8 +57,16 @@ export interface SessionEventSink {
   learner(e: LearnerEvent, detail?: ActivityDetail): void;
 }
 
+/** Records learners' terminals (server/recording/): a tap per terminal, told when the learner's step changes. */
+export interface TerminalRecorder {
+  /** A tap for a new terminal of the learner, or undefined when theirs is never recorded. */
+  tap(learnerId: string, labId: string, cols: number, rows: number, stepId: string | undefined): TerminalTap | undefined;
+  mark(learnerId: string, labId: string, stepId: string): void;
+}
+
 export interface LearnerSessionsOptions {
   driver: SandboxDriver;
+  recorder?: TerminalRecorder;
   store: Store;
   events: SessionEventSink;
   idle: IdlePolicy;
@@ -153,6 +162,11 @@ export class LearnerSessions implements Disposable {
     return this.#sandboxes.ensure(learnerId, lab);
   }
 
+  /** The learner's sandbox for the lab if one is up now, without making one (the instructor's read-only views). */
+  current(learnerId: string, labId: string): Sandbox | undefined {
+    return this.#sandboxes.current(learnerId, labId);
+  }
+
   /** Whether the learner has a sandbox for the lab, or one is being made. */
   has(learnerId: string, labId: string): boolean {
     return this.#sandboxes.has(learnerId, labId);
@@ -208,6 +222,7 @@ export class LearnerSessions implements Disposable {
         group: session,
         // Typing is activity; resizes and flow-control acks are not (a streaming `watch` is not a learner).
         onInput: () => this.idle.touch(learnerId, lab.id),
+        tap: (cols, rows) => this.#opts.recorder?.tap(learnerId, lab.id, cols, rows, this.#currentStep(learnerId, lab)?.id),
       });
       const step = this.#currentStep(learnerId, lab);
       if (step) this.openStep(learnerId, lab, step).catch((err: unknown) => this.#logger.warn({ learner: learnerId, lab: lab.id, step: step.id, err: errorMessage(err) }, 'step setup failed'));
@@ -247,6 +262,7 @@ export class LearnerSessions implements Disposable {
    * terminal is open: attaching one opens the current step again).
    */
   async openStep(learnerId: string, lab: Lab, step: Step): Promise<Sandbox> {
+    this.#opts.recorder?.mark(learnerId, lab.id, step.id);
     const sandbox = await this.#sandboxes.openStep(learnerId, lab, step);
     if (step.foreground !== undefined) this.#typeForeground(learnerId, lab, step, sandbox);
     return sandbox;

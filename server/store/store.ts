@@ -82,6 +82,8 @@ const MIGRATIONS: string[] = [
      at INTEGER NOT NULL,
      PRIMARY KEY (learner_id, lab_id)
    );`,
+  // Terminal recordings (server/recording/): the instructor turns them on per class.
+  `ALTER TABLE classes ADD COLUMN recording INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** How long a writer waits for another connection's lock before failing, instead of failing at once. */

@@ -5,7 +5,7 @@
 import type { WebSocket } from 'ws';
 import { CloseCode, closeReason, encodeServerControlFrame } from '../../shared/protocol.ts';
 import type { PtyLike } from './pty.ts';
-import { TerminalSession, type CloseWith } from './terminal-session.ts';
+import { TerminalSession, type CloseWith, type TerminalTap } from './terminal-session.ts';
 
 /** Long enough to survive a laptop lid closed over a coffee; short enough not to hoard shells. */
 const DEFAULT_GRACE_MS = 10 * 60 * 1000;
@@ -43,7 +43,12 @@ export class TerminalManager {
    * with `encoding: null` so output stays raw bytes. A read-only attach never spawns: with no live
    * terminal it closes with 4404. Never throws; failures close the socket with a reason.
    */
-  attach(ws: WebSocket, key: string, spawn: (cols: number, rows: number) => PtyLike, opts: { readOnly?: boolean; onInput?: () => void; group?: string } = {}): void {
+  attach(
+    ws: WebSocket,
+    key: string,
+    spawn: (cols: number, rows: number) => PtyLike,
+    opts: { readOnly?: boolean; onInput?: () => void; group?: string; tap?: (cols: number, rows: number) => TerminalTap | undefined } = {},
+  ): void {
     const readOnly = opts.readOnly ?? false;
     // A socket that closed while the caller authenticated would never fire 'close' for us, so its
     // terminal would never start its grace timer: refuse it before spawning anything.
@@ -67,7 +72,9 @@ export class TerminalManager {
         ws.close(1011, closeReason(message));
         return;
       }
+      const tap = opts.tap?.(INITIAL_COLS, INITIAL_ROWS);
       const created: TerminalSession = new TerminalSession(pty, {
+        ...(tap && { tap }),
         graceMs: this.#graceMs,
         scrollbackBytes: this.#scrollbackBytes,
         onEnd: () => {

@@ -47,9 +47,18 @@ export interface CloseWith {
   reason: string;
 }
 
+/** Sees a terminal's traffic as it happens (a recording, see server/recording/); never changes or slows it. */
+export interface TerminalTap {
+  output(chunk: Buffer): void;
+  input(data: string): void;
+  resize(cols: number, rows: number): void;
+  end(): void;
+}
+
 export interface TerminalSessionOptions {
   graceMs: number;
   scrollbackBytes: number;
+  tap?: TerminalTap;
   /** Called once when the session is over (shell exited or killed), so its owner can forget it. */
   onEnd: () => void;
 }
@@ -176,6 +185,7 @@ export class TerminalSession {
     // Raw bytes with `encoding: null`; a pty spawned with an encoding yields strings, re-encoded here.
     const chunk = Buffer.isBuffer(data) ? data : Buffer.from(String(data), 'utf8');
     this.#ring.push(chunk);
+    this.#opts.tap?.output(chunk);
     if (this.#attachments.size === 0) {
       this.#bytesSinceDetach += chunk.length;
       // Nobody watches: read until the ring has been refreshed once, then stop — more reading would
@@ -205,6 +215,7 @@ export class TerminalSession {
     this.#ended = true;
     this.#clearGrace();
     this.#batcher.dispose();
+    this.#opts.tap?.end();
     for (const att of [...this.#attachments]) {
       this.#detach(att);
       att.ws.close(code, reason);
@@ -232,11 +243,13 @@ export class TerminalSession {
         att.onInput?.();
         this.#batcher.noteInput();
         this.#pty.write(frame.data);
+        this.#opts.tap?.input(frame.data);
         return;
       case 'resize':
         if (att.readOnly || this.#exited) return;
         try {
           this.#pty.resize(frame.cols, frame.rows);
+          this.#opts.tap?.resize(frame.cols, frame.rows);
         } catch (err) {
           // The pty's fd closes a moment before node-pty reports the exit; the ioctl then fails with
           // EBADF/EIO. Nothing left to resize. Anything else is a bug and is rethrown.

@@ -16,7 +16,6 @@ const PROMPT_TIMEOUT_MS = 120_000;
 const OUTPUT_TIMEOUT_MS = 20_000;
 /** The rows of the terminal in front (hidden tabs keep their own). */
 const FRONT_ROWS = '.ws-panel:not([hidden]) .term-host .xterm-rows';
-const TERMINAL_TABS = '.ws-tab[data-tab^="term:"]';
 
 function frontText(page: Page): Promise<string> {
   return page.evaluate((sel) => (document.querySelector(sel)?.textContent ?? '').replace(/\u00a0/g, ' '), FRONT_ROWS);
@@ -40,9 +39,9 @@ async function typeLine(page: Page, line: string): Promise<void> {
   await page.keyboard.press('Enter');
 }
 
-/** The terminal tabs' titles, in order (the Ports and Editor tabs follow them). */
+/** Titles of the terminal tabs (the workspace also holds other panels, e.g. Network). */
 async function tabTitles(page: Page): Promise<string[]> {
-  return page.locator(`${TERMINAL_TABS} [role="tab"]`).allInnerTexts();
+  return page.locator('.ws-tab[data-tab^="term:"] [role="tab"]').allInnerTexts();
 }
 
 function collectErrors(page: Page, into: string[], allowed: RegExp[] = []): void {
@@ -127,7 +126,7 @@ test('the workspace: terminal tabs, keyboard, clipboard and the touch key bar', 
 
     await page.locator('.ws-tab [role="tab"]', { hasText: 'build logs' }).click();
     await page.locator('.ws-tab.is-active button[data-action="close"]').click();
-    await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 2, TERMINAL_TABS);
+    await page.waitForFunction(() => document.querySelectorAll('.ws-tab[data-tab^="term:"]').length === 2);
     assert.deepEqual(await tabTitles(page), ['Terminal 1', 'server']);
     // The number is free again, and the new tab is a new shell: no scrollback of the closed one.
     await page.locator('button[data-action="new-terminal"]').click();
@@ -150,7 +149,7 @@ test('the workspace: terminal tabs, keyboard, clipboard and the touch key bar', 
     assert.deepEqual(answer.statuses, [201, 201, 201, 409, 409, 409]);
     assert.match(answer.last, /6 terminals open, the most a session may have; close one/);
     await page.reload();
-    await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 6, TERMINAL_TABS);
+    await page.waitForFunction(() => document.querySelectorAll('.ws-tab[data-tab^="term:"]').length === 6);
     assert.equal(await page.locator('button[data-action="new-terminal"]').isDisabled(), true);
     for (const title of ['Terminal 4', 'Terminal 5', 'Terminal 6']) {
       await page.locator('.ws-tab [role="tab"]', { hasText: title }).click();

@@ -1,16 +1,20 @@
 // Acceptance for the seed lab: `labrun test --strict labs/linux-networks`, run as a user runs it, exits 0
 // after showing every check failing before its step's solution (none vacuous, none declared to pass:
 // observation steps ask the learner for a live value instead) and passing after it, and leaves no
-// sandbox behind. Also: `labrun test` on a broken lab reports the lab's problems, exit 1.
+// sandbox behind; with --record it writes the run as an asciicast v2 file (a marker per step) that
+// Debian's `asciinema cat` plays. Also: `labrun test` on a broken lab reports the lab's problems, exit 1.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DindDriver } from '../../server/sandbox/dind.ts';
 import { LABEL } from '../../server/sandbox/naming.ts';
 import { loadLab } from '../../server/labs/catalog.ts';
-import { requireDocker } from '../support/require.ts';
+import { requireAsciinema, requireDocker } from '../support/require.ts';
+import { outputText, parseAsciicast } from '../../server/recording/asciicast.ts';
+import { asciinemaCat } from '../support/asciinema.ts';
 
 // Shared with the other sandbox test files so preloaded images are prepared once.
 const STATE_DIR = join(tmpdir(), 'labrun-test-sandboxes');
@@ -44,8 +48,10 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 }
 
 test('labrun test --strict labs/linux-networks: exit 0, every check fails before and passes after, nothing left behind', { timeout: SELFTEST_TIMEOUT_MS + 30_000 }, async (t) => {
-  if (!requireDocker(t)) return;
-  const r = await run(['test', '--strict', '--state-dir', STATE_DIR, 'labs/linux-networks']);
+  if (!requireDocker(t) || !requireAsciinema(t)) return;
+  const recordDir = mkdtempSync(join(tmpdir(), 'labrun-selftest-cast-'));
+  t.after(() => rmSync(recordDir, { recursive: true, force: true }));
+  const r = await run(['test', '--strict', '--state-dir', STATE_DIR, '--record', recordDir, 'labs/linux-networks']);
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /^STEP\s+CHECK\s+BEFORE SOLVE\s+AFTER\s+MS$/m);
   assert.match(r.stdout, /^lab linux-networks: ok in \d+\.\d s$/m);
@@ -64,6 +70,18 @@ test('labrun test --strict labs/linux-networks: exit 0, every check fails before
   assert.match(r.stdout + r.stderr, /sandbox \w+ ready/);
   const left = await new DindDriver({ stateDir: STATE_DIR }).engine.listContainers({ all: true, filters: { label: [`${LABEL.learner}=selftest-${childPid}`] } });
   assert.deepEqual(left, [], 'the self-test left its sandbox behind');
+
+  // The recorded run: valid asciicast v2, one marker per step in order, the commands and their output.
+  const castFile = join(recordDir, 'linux-networks.cast');
+  assert.ok(r.stdout.includes(`recorded the run in ${castFile}`), 'the command says where the recording is');
+  const cast = parseAsciicast(readFileSync(castFile, 'utf8'));
+  assert.ok(cast.ok, cast.ok ? '' : `line ${cast.line}: ${cast.error}`);
+  assert.equal(cast.header.version, 2);
+  assert.deepEqual(cast.events.filter((e) => e[1] === 'm').map((e) => e[2]), lab.steps.map((s) => s.id));
+  assert.match(outputText(cast.events), /docker compose up -d/);
+  const cat = await asciinemaCat(castFile);
+  assert.equal(cat.code, 0, `asciinema cat failed: ${cat.output}`);
+  assert.match(cat.output, /== one-container: /);
 });
 
 test('labrun test on a broken lab prints its problems and exits 1 without starting a sandbox', async () => {

@@ -2,9 +2,10 @@
 // exec with exit 0 (or what a test scripts), report a settable engine snapshot, and open fake ptys.
 // Destroying a sandbox ends its ptys the way a vanished `docker exec` does (exit 137), so a test sees
 // what a learner would if the session owner did not close the terminal first.
+import { EventEmitter, on } from 'node:events';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SandboxError, type EngineSnapshot, type ExecRequest, type ExecResult, type ListeningPort, type Sandbox, type SandboxDriver, type SandboxProgress, type SandboxSpec } from '../../server/sandbox/sandbox.ts';
+import { SandboxError, type EngineEvent, type EngineSnapshot, type ExecRequest, type ExecResult, type ListeningPort, type Sandbox, type SandboxDriver, type SandboxProgress, type SandboxSpec } from '../../server/sandbox/sandbox.ts';
 import type { PtyLike } from '../../server/terminal/pty.ts';
 
 export class FakePty implements PtyLike {
@@ -33,6 +34,11 @@ export class FakePty implements PtyLike {
   /** Output from the "shell". */
   emit(text: string): void {
     for (const fn of this.#data) fn(Buffer.from(text));
+  }
+
+  /** Raw output bytes (e.g. half a UTF-8 character). */
+  emitBytes(bytes: Buffer): void {
+    for (const fn of this.#data) fn(bytes);
   }
 
   write(data: string): void {
@@ -69,6 +75,7 @@ export class FakeSandbox implements Sandbox {
   readonly copies: { hostDir: string; destDir: string }[] = [];
   destroyed = false;
   healthy = true;
+  readonly #engine = new EventEmitter();
 
   constructor(
     readonly id: string,
@@ -102,6 +109,25 @@ export class FakeSandbox implements Sandbox {
 
   async engineSnapshot(): Promise<EngineSnapshot> {
     return structuredClone(this.driver.snapshot);
+  }
+
+  async *engineEvents(signal: AbortSignal): AsyncIterable<EngineEvent> {
+    if (this.destroyed) throw new Error(`sandbox ${this.id} is gone`);
+    try {
+      for await (const [e] of on(this.#engine, 'event', { signal })) yield e as EngineEvent;
+    } catch (err) {
+      if (!signal.aborted) throw err;
+    }
+  }
+
+  /** Listeners of engineEvents() right now (how many topology feeds watch this sandbox). */
+  get engineListeners(): number {
+    return this.#engine.listenerCount('event');
+  }
+
+  /** The "inner engine" reports a change, as after `docker compose up` or `docker network connect`. */
+  emitEngineEvent(e: Partial<EngineEvent> = {}): void {
+    this.#engine.emit('event', { type: 'container', action: 'start', id: 'x', time: Date.now(), ...e });
   }
 
   openTerminal(cols: number, rows: number): PtyLike {
@@ -142,6 +168,8 @@ export class FakeSandbox implements Sandbox {
     if (this.destroyed) return;
     this.destroyed = true;
     for (const pty of this.ptys) pty.exit(137);
+    // A removed sandbox's engine stream breaks, as a real one's socket does.
+    if (this.#engine.listenerCount('event') > 0) this.#engine.emit('error', new Error(`sandbox ${this.id} is gone`));
     // Removing a real sandbox takes a while; its terminals' `docker exec` has ended by the time it is gone.
     await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setImmediate(resolve));

@@ -24,5 +24,5 @@ export async function startFakeServer(t: TestContext, extraArgs: string[] = []) 
   });
   const res = await fetch(`${server.url}/?token=${TOKEN}`, { redirect: 'manual' });
   const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-  return { server, driver, cookie, ws: server.url.replace('http', 'ws') };
+  return { server, driver, cookie, ws: server.url.replace('http', 'ws'), dataDir: path.join(root, 'data') };
 }

@@ -55,6 +55,16 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
+/** True when Debian's asciinema (the reference player, for recording tests) is installed; otherwise fails (CI) or skips loudly. */
+export function requireAsciinema(t: TestContext): boolean {
+  try {
+    execFileSync('asciinema', ['--version'], { stdio: 'pipe', timeout: 10_000 });
+    return true;
+  } catch {
+    return missing(t, 'no asciinema command (apt-get install asciinema)');
+  }
+}
+
 /** True when Debian's nginx is installed (nginx-light; .ci/run installs it); otherwise fails (CI) or skips loudly. */
 export function requireNginx(t: TestContext): boolean {
   return existsSync(process.env.LABRUN_NGINX ?? '/usr/sbin/nginx') || missing(t, 'no nginx at /usr/sbin/nginx (apt-get install nginx-light)');

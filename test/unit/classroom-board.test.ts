@@ -5,7 +5,7 @@ import { EMPTY_BOARD, cellState, isIdle, isStuck, parseClassEvent, reduceBoard, 
 const MIN = 60_000;
 const header: ClassEvent = {
   type: 'class',
-  class: { id: 'c1', labId: 'lab', labTitle: 'Lab', name: 'Monday', joinCode: 'ACD234', joinOpen: true, endedAt: null, steps: [{ id: 's1', title: 'One' }, { id: 's2', title: 'Two' }] },
+  class: { id: 'c1', labId: 'lab', labTitle: 'Lab', name: 'Monday', joinCode: 'ACD234', joinOpen: true, endedAt: null, recording: false, steps: [{ id: 's1', title: 'One' }, { id: 's2', title: 'Two' }] },
 };
 
 function board(events: ClassEvent[]): BoardState {

@@ -44,6 +44,12 @@ test('port: and file: links become workspace links the client completes; the hre
   assert.doesNotMatch(renderMarkdown('[x](file:a"onclick="alert(1))'), /\sonclick=/);
 });
 
+test('a link to topology: becomes an in-page link the lesson page turns into "show the picture"; other odd schemes stay removed', () => {
+  const html = renderMarkdown('[see the picture](topology:) and [bad](javascript:alert(1))');
+  assert.match(html, /<a href="#topology" class="panel-link" data-panel="topology">see the picture<\/a>/);
+  assert.doesNotMatch(html, /javascript:/);
+});
+
 test('terminal=<id> on a run fence names the terminal tab it runs in', () => {
   const html = renderMarkdown('```sh run terminal=2\nnginx -g "daemon off;"\n```\n\n```sh run terminal=server\ncurl localhost\n```\n\n```sh run\nls\n```\n');
   assert.match(html, /<pre data-lang="sh" data-run(="")? data-terminal="2"><code>nginx/);

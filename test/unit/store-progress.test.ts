@@ -63,7 +63,7 @@ test('progress for an unknown learner is refused (foreign key), not silently orp
 test('schema is migrated once and uses WAL', (t) => {
   const dir = tempDir(t);
   const s = new Store(dir);
-  assert.equal(s.schemaVersion, 3);
+  assert.equal(s.schemaVersion, 4);
   s.close();
   const db = new Database(path.join(dir, 'labrun.db'));
   t.after(() => db.close());
