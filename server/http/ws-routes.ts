@@ -5,7 +5,7 @@
 // what is meant for everyone (the class header, broadcasts) for a learner of the class;
 // `/ws/topology?lab=<id>[&learner=<id>]` — the live topology model of the caller's own sandbox, or
 // (instructor only) another learner's, under the same rule as the terminal.
-import { Router } from 'express';
+import { type Request, type Response, Router } from 'express';
 import type { WebSocket } from 'ws';
 import type { ClassEvent } from '../../shared/classroom-events.ts';
 import { classHistory } from '../classroom/class-events.ts';
@@ -45,17 +45,22 @@ export function wsRouter(ctx: WsContext): Router {
   // Feeds live as long as their sockets: each closes with its last subscriber, and the server's
   // shutdown terminates every socket.
   const topology = new TopologyFeeds();
+  /** The lab and learner a socket is for: the caller's own, or (instructor only) `?learner=`'s, read-only. */
+  const whose = (req: Request, res: Response, what: string) => {
+    const lab = labFor(ctx, typeof req.query.lab === 'string' ? req.query.lab : '', res);
+    const me = principalOf(res);
+    const asked = typeof req.query.learner === 'string' ? req.query.learner : me.learnerId;
+    const watching = asked !== me.learnerId;
+    if (watching) assertInstructor(res, `this is another learner's ${what}`);
+    return { lab, asked, watching };
+  };
   r.use((req, _res, next) => {
     if (!isUpgrade(req)) throw new HttpError(`${req.path} is a WebSocket endpoint`, 426);
     next();
   });
 
   r.get('/terminal', async (req, res) => {
-    const lab = labFor(ctx, typeof req.query.lab === 'string' ? req.query.lab : '', res);
-    const me = principalOf(res);
-    const asked = typeof req.query.learner === 'string' ? req.query.learner : me.learnerId;
-    const watching = asked !== me.learnerId;
-    if (watching) assertInstructor(res, 'this is another learner\'s terminal');
+    const { lab, asked, watching } = whose(req, res, 'terminal');
     // The upgrade completes only once the sandbox is up; meanwhile the page shows the session status.
     const terminal = typeof req.query.term === 'string' ? req.query.term : DEFAULT_TERMINAL_ID;
     if (!TERMINAL_ID_RE.test(terminal)) throw new HttpError(`term: '${terminal.slice(0, 40)}' is not a terminal id`, 400);
@@ -65,11 +70,7 @@ export function wsRouter(ctx: WsContext): Router {
   });
 
   r.get('/topology', async (req, res) => {
-    const lab = labFor(ctx, typeof req.query.lab === 'string' ? req.query.lab : '', res);
-    const me = principalOf(res);
-    const asked = typeof req.query.learner === 'string' ? req.query.learner : me.learnerId;
-    const watching = asked !== me.learnerId;
-    if (watching) assertInstructor(res, 'this is another learner\'s topology');
+    const { lab, asked, watching } = whose(req, res, 'topology');
     // The learner's own panel may start their sandbox (as their terminal does); a watcher never does.
     let sandbox: Sandbox | undefined;
     let why = 'this learner has no running sandbox right now';
