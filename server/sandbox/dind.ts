@@ -344,7 +344,9 @@ class DindSandbox implements Sandbox {
     const terminal = new ExecTerminal({
       container: this.container,
       cmd: ['bash', '-l'],
-      env: ['TERM=xterm-256color', `LABRUN_WORKSPACE=${this.workspacePath}`, `${TERMINAL_ENV}=${token}`],
+      env: ['TERM=xterm-256color', `LABRUN_WORKSPACE=${this.workspacePath}`],
+      // Only the shell's session carries the token: signalling it must not reach the relay.
+      shellEnv: [`${TERMINAL_ENV}=${token}`],
       workingDir: this.workspacePath,
       cols: Math.max(1, Math.floor(cols)),
       rows: Math.max(1, Math.floor(rows)),

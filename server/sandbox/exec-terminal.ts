@@ -1,18 +1,48 @@
-// A sandbox shell as a PtyLike over the Engine API: an exec with a TTY, its hijacked stream carrying
-// the shell's bytes both ways. No `docker exec` CLI and no pty on the host: per terminal that saves a
-// process (~30 MB) and a second pty hop every byte used to take (bash → sandbox pty → CLI → host pty
-// → node-pty). Flow control is the stream's own: pausing it stops reading the socket, the engine's
-// copy blocks, and the sandbox's pty fills until the shell waits.
-import type { Duplex } from 'node:stream';
+// A sandbox shell as a PtyLike over the Engine API: an exec of pty-relay.pl (no engine TTY), which
+// opens the shell's pty inside the sandbox and reads it only as far as this side grants credit. No
+// `docker exec` CLI and no pty on the host: per terminal that saves a process (~30 MB) and a second pty
+// hop. Flow control reaches into the sandbox: while paused no credit is granted, the relay stops
+// reading, and the pty fills until the shell waits; at most RELAY_WINDOW_BYTES are ever between the
+// pty and here. The engine's own TTY exec buffered ~1.3 MB there instead, which Ctrl-C under `yes`
+// had to wait out (250 ms in bench/terminal.ts).
+import { readFileSync } from 'node:fs';
+import { Writable, type Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import type { PtyLike } from '../terminal/pty.ts';
 
+const RELAY_SCRIPT = readFileSync(new URL('./pty-relay.pl', import.meta.url), 'utf8');
 /**
- * The engine detaches a TTY exec on this key sequence; its default, Ctrl-P Ctrl-Q, would swallow the
- * shell's Ctrl-P (previous command). Nobody types this one.
+ * Output the relay may send ahead of what this side has taken in. Measured with `yes` into a reader
+ * that keeps up (same machine, 2 cores): 64 kB let the relay wait on credit (7.5 MB/s), 128 kB
+ * reached what the relay and the engine's copy manage (~12 MB/s), 256 kB and 1 MB were no faster.
+ * It is small next to the page's own window (FlowControl), which bounds what Ctrl-C waits for.
  */
-const DETACH_KEYS = 'ctrl-@,ctrl-^,ctrl-@,ctrl-^,ctrl-@';
+export const RELAY_WINDOW_BYTES = 128 * 1024;
+
+/** What the server sends the relay: keystrokes, a new size, credit for more output. */
+export type RelayFrameType = 'i' | 'r' | 'a';
+
+/** One frame on the relay's stdin: type byte, payload length (4 bytes, big-endian), payload. */
+export function relayFrame(type: RelayFrameType, payload: Buffer): Buffer {
+  const header = Buffer.alloc(5);
+  header.write(type, 0, 'latin1');
+  header.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([header, payload]);
+}
+
+export function relaySize(cols: number, rows: number): Buffer {
+  const size = Buffer.alloc(4);
+  size.writeUInt16BE(Math.min(0xffff, cols), 0);
+  size.writeUInt16BE(Math.min(0xffff, rows), 2);
+  return size;
+}
+
+export function relayCredit(bytes: number): Buffer {
+  const n = Buffer.alloc(4);
+  n.writeUInt32BE(bytes, 0);
+  return n;
+}
 
 const EXIT_POLLS = 20;
 const EXIT_POLL_MS = 25;
@@ -23,7 +53,10 @@ type ExitListener = (e: { exitCode: number; signal?: number | undefined }) => vo
 export interface ExecTerminalOptions {
   container: Docker.Container;
   cmd: string[];
+  /** For the exec (the relay and the shell). */
   env: string[];
+  /** For the shell only: the relay's own environment does not carry them. */
+  shellEnv: string[];
   workingDir: string;
   cols: number;
   rows: number;
@@ -38,10 +71,12 @@ export class ExecTerminal implements PtyLike {
   readonly #opts: ExecTerminalOptions;
   #exec: Docker.Exec | undefined;
   #stream: Duplex | undefined;
-  /** Input and a size typed before the exec started, sent once it has. */
-  #queued: string[] = [];
+  /** Input typed before the exec started, sent once it has (the size goes with the exec itself). */
+  #queued: Buffer[] = [];
   #size: { cols: number; rows: number };
   #paused = false;
+  /** Output taken in while paused: credited to the relay on resume. */
+  #owed = 0;
   #exited = false;
 
   constructor(opts: ExecTerminalOptions) {
@@ -61,25 +96,40 @@ export class ExecTerminal implements PtyLike {
   }
 
   write(data: string): void {
-    if (this.#exited) return;
-    if (this.#stream) this.#stream.write(data);
-    else this.#queued.push(data);
+    this.#send('i', Buffer.from(data, 'utf8'));
   }
 
   resize(cols: number, rows: number): void {
     this.#size = { cols, rows };
-    // An exec that has ended answers 404/409: nothing to resize any more.
-    this.#exec?.resize({ w: cols, h: rows }).catch(() => {});
+    this.#send('r', relaySize(cols, rows));
   }
 
   pause(): void {
     this.#paused = true;
-    this.#stream?.pause();
   }
 
   resume(): void {
     this.#paused = false;
-    this.#stream?.resume();
+    if (this.#owed > 0) this.#credit(this.#owed);
+  }
+
+  #credit(bytes: number): void {
+    this.#owed = 0;
+    this.#send('a', relayCredit(bytes));
+  }
+
+  /** One frame to the relay; before the exec has started only input is kept (see #start for the size). */
+  #send(type: RelayFrameType, payload: Buffer): void {
+    if (this.#exited) return;
+    const frame = relayFrame(type, payload);
+    if (this.#stream) this.#stream.write(frame);
+    else if (type === 'i') this.#queued.push(frame);
+  }
+
+  #output(chunk: Buffer): void {
+    for (const l of this.#data) l(chunk);
+    if (this.#paused) this.#owed += chunk.length;
+    else this.#credit(chunk.length);
   }
 
   kill(signal?: string): void {
@@ -90,26 +140,32 @@ export class ExecTerminal implements PtyLike {
     const o = this.#opts;
     try {
       const exec = await o.container.exec({
-        Cmd: o.cmd,
+        Cmd: ['perl', '-e', RELAY_SCRIPT, String(o.cols), String(o.rows), String(RELAY_WINDOW_BYTES), ...o.shellEnv, '--', ...o.cmd],
         Env: o.env,
         WorkingDir: o.workingDir,
         AttachStdin: true,
         AttachStdout: true,
         AttachStderr: true,
-        Tty: true,
-        DetachKeys: DETACH_KEYS,
+        // No engine TTY: its detach keys would swallow Ctrl-P, and its buffers are what the relay avoids.
+        Tty: false,
       });
       this.#exec = exec;
-      const stream = await exec.start({ hijack: true, stdin: true, Tty: true });
+      const stream = await exec.start({ hijack: true, stdin: true });
       this.#stream = stream;
-      stream.on('data', (chunk: Buffer) => {
-        for (const l of this.#data) l(chunk);
-      });
+      // Without an engine TTY the stream is multiplexed: stdout is the pty, stderr the relay's own errors.
+      const sink = (onChunk: (chunk: Buffer) => void): Writable =>
+        new Writable({
+          write(chunk: Buffer, _enc, done) {
+            onChunk(chunk);
+            done();
+          },
+        });
+      o.container.modem.demuxStream(stream, sink((c) => this.#output(c)), sink((c) => this.#relayError(c)));
       stream.once('close', () => void this.#ended());
       stream.once('end', () => void this.#ended());
       stream.once('error', () => void this.#ended());
-      if (this.#paused) stream.pause();
-      this.resize(this.#size.cols, this.#size.rows);
+      // The size may have changed while the exec started.
+      if (this.#size.cols !== o.cols || this.#size.rows !== o.rows) this.resize(this.#size.cols, this.#size.rows);
       for (const q of this.#queued) stream.write(q);
       this.#queued = [];
     } catch (err) {
@@ -117,6 +173,12 @@ export class ExecTerminal implements PtyLike {
       for (const l of this.#data) l(Buffer.from(`\r\nlabrun: could not start a shell in the sandbox: ${message}\r\n`));
       await this.#ended();
     }
+  }
+
+  /** The relay's own complaints (no /dev/ptmx, say) are shown in the terminal, a line each. */
+  #relayError(chunk: Buffer): void {
+    const text = chunk.toString('utf8').replace(/\r?\n/g, '\r\n');
+    for (const l of this.#data) l(Buffer.from(text));
   }
 
   async #ended(): Promise<void> {
