@@ -48,6 +48,9 @@ const SEQ_RUNS = Number(process.env.LABRUN_BENCH_ROUNDS ?? 7);
 /** Bytes per write in the xterm-only runs: about one of labrun's output frames during `seq`. */
 const XTERM_ONLY_CHUNK = 16 * 1024;
 const YES_SECONDS = 10;
+/** Ctrl-C samples under yes (the first after the RSS run), each after yes has flooded this long; the median is reported. */
+const CTRL_C_RUNS = 5;
+const CTRL_C_SHORT_YES_MS = 2_000;
 const TOKEN = 'bench-terminal-token-0123456789';
 /** The bench's own lab and sandbox names, so cleanup removes only what this run made. */
 const LAB_ID = `termbench-${process.pid}`;
@@ -75,6 +78,7 @@ interface Target {
 
 interface Result {
   ctrlCMs: number;
+  ctrlCRuns: CtrlCRun[];
   echoP50: number;
   echoP99: number;
   seqMs: number;
@@ -295,7 +299,7 @@ async function startWetty(): Promise<Target> {
  */
 const SOCKET_PROBE = `
   (() => {
-    const stats = { frames: 0, bytes: 0, acks: 0, maxGapMs: 0, last: 0, counting: false };
+    const stats = { frames: 0, bytes: 0, acks: 0, maxGapMs: 0, firstMs: NaN, t0: 0, last: 0, counting: false };
     window.__socketStats = stats;
     const Native = window.WebSocket;
     window.WebSocket = class extends Native {
@@ -304,6 +308,7 @@ const SOCKET_PROBE = `
         this.addEventListener('message', (ev) => {
           if (!stats.counting || !(ev.data instanceof ArrayBuffer)) return;
           const now = performance.now();
+          if (!stats.last) stats.firstMs = now - stats.t0;
           if (stats.last) stats.maxGapMs = Math.max(stats.maxGapMs, now - stats.last);
           stats.last = now;
           stats.frames++;
@@ -380,24 +385,33 @@ const PAGE_SCRIPT = `
       const last = String(n - 2) + String(n - 1) + String(n); // the last three lines, as consecutive rows
       const done = this.until((t) => t.includes(last), timeoutMs);
       const sock = window.__socketStats;
-      if (sock) Object.assign(sock, { frames: 0, bytes: 0, acks: 0, maxGapMs: 0, last: 0, counting: true });
+      if (sock) Object.assign(sock, { frames: 0, bytes: 0, acks: 0, maxGapMs: 0, firstMs: NaN, t0: performance.now(), last: 0, counting: true });
       let animationFrames = 0;
       let counting = true;
       const countFrame = () => { if (counting) { animationFrames++; requestAnimationFrame(countFrame); } };
       requestAnimationFrame(countFrame);
+      // The main thread's idle time while the bytes come in: the page waiting for output, not rendering.
+      // (Gaps between frames say little: a frame's event waits while xterm parses the one before.)
+      let idleMs = 0;
+      const countIdle = (deadline) => { if (counting) { idleMs += deadline.timeRemaining(); requestIdleCallback(countIdle); } };
+      requestIdleCallback(countIdle);
       const t0 = performance.now();
       this.type('seq 1 ' + n + '\\r');
       const ms = (await done) - t0;
       counting = false;
       if (sock) sock.counting = false;
-      return { ms, animationFrames, frames: sock?.frames, bytes: sock?.bytes, acks: sock?.acks, maxGapMs: sock?.maxGapMs };
+      return { ms, animationFrames, frames: sock?.frames, bytes: sock?.bytes, acks: sock?.acks, maxGapMs: sock?.maxGapMs, idleMs, firstMs: sock?.firstMs };
     },
     /** Ctrl-C while yes floods the screen: ms until the prompt is back. */
     async ctrlC(timeoutMs) {
       const back = this.until((t) => t.trimEnd().endsWith('$'), timeoutMs);
+      const sock = window.__socketStats;
+      if (sock) Object.assign(sock, { frames: 0, bytes: 0, acks: 0, maxGapMs: 0, last: 0, counting: true });
       const t0 = performance.now();
       this.type('\\x03');
-      return (await back) - t0;
+      const ms = (await back) - t0;
+      if (sock) sock.counting = false;
+      return { ms, bytes: sock?.bytes, frames: sock?.frames };
     },
   };
 `;
@@ -413,6 +427,10 @@ interface SeqRun {
   bytes?: number;
   acks?: number;
   maxGapMs?: number;
+  /** The page's main thread idle meanwhile (requestIdleCallback's time remaining, summed). */
+  idleMs?: number;
+  /** From typing the command to its first frame (the echo of the typed line). */
+  firstMs?: number;
 }
 
 const ECHO_PER_ROUND = Math.ceil(ECHO_SAMPLES / SEQ_RUNS);
@@ -424,21 +442,48 @@ async function measureRound(page: Page): Promise<{ echo: number[]; seq: SeqRun }
   return { echo, seq };
 }
 
-async function measureYes(page: Page, pid: number | undefined): Promise<{ before: number; growth: number; end: number; ctrlCMs: number }> {
-  await sleep(1_000);
-  const before = await rssMb(pid);
+/** One Ctrl-C under yes: ms until the prompt, and what the socket carried meanwhile (lesson page only). */
+interface CtrlCRun {
+  ms: number;
+  bytes?: number;
+  frames?: number;
+}
+
+interface YesResult {
+  before: number;
+  growth: number;
+  end: number;
+  ctrlC: CtrlCRun[];
+}
+
+const NO_YES: YesResult = { before: NaN, growth: NaN, end: NaN, ctrlC: [] };
+
+async function ctrlCUnderYes(page: Page, runMs: number, during?: () => Promise<void>): Promise<CtrlCRun> {
   await page.evaluate(`window.__bench.type('yes\\r')`);
-  let peak = before;
-  const until = Date.now() + YES_SECONDS * 1000;
-  while (Date.now() < until) {
-    await sleep(250);
-    peak = Math.max(peak, await rssMb(pid));
-  }
-  const ctrlCMs = num(await page.evaluate(`window.__bench.ctrlC(${STEP_TIMEOUT_MS})`));
+  const until = Date.now() + runMs;
+  while (Date.now() < until) await (during ? during() : sleep(250));
+  const raw = await page.evaluate(`window.__bench.ctrlC(${STEP_TIMEOUT_MS})`);
+  const run = (typeof raw === 'object' && raw ? raw : { ms: NaN }) as CtrlCRun;
   await sleep(300);
   await page.evaluate(`window.__bench.type('clear; echo yes-stopped\\r')`);
   await page.evaluate(`window.__bench.until((t) => t.includes('yes-stopped$'), ${STEP_TIMEOUT_MS})`);
-  return { before, growth: peak - before, end: await rssMb(pid), ctrlCMs };
+  return run;
+}
+
+/** yes for YES_SECONDS while the server's RSS is sampled, then CTRL_C_RUNS - 1 shorter runs: Ctrl-C varies run to run. */
+async function measureYes(page: Page, pid: number | undefined): Promise<YesResult> {
+  await sleep(1_000);
+  const before = await rssMb(pid);
+  let peak = before;
+  const ctrlC = [
+    await ctrlCUnderYes(page, YES_SECONDS * 1000, async () => {
+      await sleep(250);
+      peak = Math.max(peak, await rssMb(pid));
+    }),
+  ];
+  const end = await rssMb(pid);
+  for (let i = 1; i < CTRL_C_RUNS; i++) ctrlC.push(await ctrlCUnderYes(page, CTRL_C_SHORT_YES_MS));
+  return { before, growth: peak - before, end, ctrlC };
 }
 
 /** Opens a fresh page (for labrun, a new connection to the same shell) for one phase, so a stall cannot spoil the next. */
@@ -473,7 +518,7 @@ interface Stack {
   notes: string[];
   echo: number[];
   seq: SeqRun[];
-  rss: { before: number; growth: number; end: number; ctrlCMs: number };
+  rss: YesResult;
 }
 
 function summarize(s: Stack): Result {
@@ -481,7 +526,8 @@ function summarize(s: Stack): Result {
   const echo = [...s.echo].sort((a, b) => a - b);
   const seqMs = percentile(seq, 50);
   return {
-    ctrlCMs: s.rss.ctrlCMs,
+    ctrlCMs: median(s.rss.ctrlC.map((r) => r.ms).filter(Number.isFinite)),
+    ctrlCRuns: s.rss.ctrlC,
     echoP50: percentile(echo, 50),
     echoP99: percentile(echo, 99),
     seqMs,
@@ -525,7 +571,7 @@ async function main(): Promise<void> {
   try {
     for (const { name, start } of starts) {
       try {
-        stacks.push({ target: await start(), notes: [], echo: [], seq: [], rss: { before: NaN, growth: NaN, end: NaN, ctrlCMs: NaN } });
+        stacks.push({ target: await start(), notes: [], echo: [], seq: [], rss: NO_YES });
       } catch (err) {
         failed.set(name, err instanceof Error ? err.message : String(err));
       }
@@ -572,7 +618,7 @@ function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyMs: Map<s
     ['echo round trip p99 (ms)', (r) => r.echoP99, 1],
     [`seq 1 ${SEQ_N} rendered (ms, median of ${SEQ_RUNS})`, (r) => r.seqMs, 0],
     [`throughput (MB/s, ${(seqBytes(SEQ_N) / 1e6).toFixed(2)} MB)`, (r) => r.mbPerS, 1],
-    ['Ctrl-C under yes to the prompt (ms)', (r) => r.ctrlCMs, 0],
+    [`Ctrl-C under yes to the prompt (ms, median of ${CTRL_C_RUNS})`, (r) => r.ctrlCMs, 0],
     ['server RSS before yes (MB)', (r) => r.rssBeforeMb, 1],
     [`server RSS peak growth, yes ${YES_SECONDS} s (MB)`, (r) => r.rssGrowthMb, 1],
     ['server RSS after Ctrl-C (MB)', (r) => r.rssEndMb, 1],
@@ -588,6 +634,8 @@ function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyMs: Map<s
     if (typeof r === 'string') unmeasured(name, r);
     else {
       console.log(`${name}: seq runs (ms, in order): ${r.seqRuns || 'none completed'}`);
+      const ctrlC = r.ctrlCRuns.map((c) => (Number.isFinite(c.ms) ? `${Math.round(c.ms)}${c.bytes === undefined ? '' : ` (${Math.round(c.bytes / 1024)} KiB in ${c.frames} frames after the key)`}` : 'failed'));
+      console.log(`${name}: Ctrl-C runs (ms, in order): ${ctrlC.join(', ') || 'none completed'}`);
       for (const note of r.notes) console.log(`${name}: ${note}`);
     }
   }
@@ -595,7 +643,7 @@ function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyMs: Map<s
   for (const [i, run] of (product?.seq ?? []).entries()) {
     if (!Number.isFinite(run.ms)) continue;
     console.log(
-      `labrun page, seq run ${i + 1}: ${Math.round(run.ms)} ms, ${run.frames ?? '?'} frames (${(((run.bytes ?? 0) / (run.frames || 1)) / 1024).toFixed(0)} KiB avg), ${run.acks ?? '?'} acks, ${run.animationFrames} animation frames (${((run.animationFrames * 1000) / run.ms).toFixed(0)} fps), longest wait for a frame ${Math.round(run.maxGapMs ?? NaN)} ms`,
+      `labrun page, seq run ${i + 1}: ${Math.round(run.ms)} ms, ${run.frames ?? '?'} frames (${(((run.bytes ?? 0) / (run.frames || 1)) / 1024).toFixed(0)} KiB avg), ${run.acks ?? '?'} acks, ${run.animationFrames} animation frames (${((run.animationFrames * 1000) / run.ms).toFixed(0)} fps), first frame after ${Math.round(run.firstMs ?? NaN)} ms, longest wait for a frame ${Math.round(run.maxGapMs ?? NaN)} ms, main thread idle ${Math.round(run.idleMs ?? NaN)} ms`,
     );
   }
   for (const [version, runs] of xtermOnlyMs) {
