@@ -634,7 +634,7 @@ function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyMs: Map<s
     if (typeof r === 'string') unmeasured(name, r);
     else {
       console.log(`${name}: seq runs (ms, in order): ${r.seqRuns || 'none completed'}`);
-      const ctrlC = r.ctrlCRuns.map((c) => (Number.isFinite(c.ms) ? `${Math.round(c.ms)}${c.bytes === undefined ? '' : ` (${Math.round(c.bytes / 1024)} KiB in ${c.frames} frames after the key)`}` : 'failed'));
+      const ctrlC = r.ctrlCRuns.map((c) => (Number.isFinite(c.ms) ? `${Math.round(c.ms)}${c.bytes === undefined || !c.frames ? '' : ` (${Math.round(c.bytes / 1024)} KiB in ${c.frames} frames after the key)`}` : 'failed'));
       console.log(`${name}: Ctrl-C runs (ms, in order): ${ctrlC.join(', ') || 'none completed'}`);
       for (const note of r.notes) console.log(`${name}: ${note}`);
     }
