@@ -1,8 +1,9 @@
 // The Ports and Editor tabs of the learner's workspace, and the lesson's port: and file: links
 // (server/labs/markdown.ts writes them as data attributes) that bring those tabs to the front.
-// Both tabs stay at the end of the strip, after the terminals.
+// Both tabs stay at the end of the strip, after the terminals. The editor (CodeMirror, most of the
+// client's code) loads when its tab first opens, so a lesson page that never edits does not fetch it.
 import { appPath } from '../paths.ts';
-import { mountEditorPanel, type EditorPanel } from './editor-panel.ts';
+import type { EditorPanel } from './editor-panel.ts';
 import { mountPortsPanel } from './ports-panel.ts';
 import type { Workspace } from './workspace.ts';
 
@@ -16,7 +17,7 @@ export interface WorkspacePanels {
 }
 
 export function addWorkspacePanels(workspace: Workspace, labId: string): WorkspacePanels {
-  let editor: EditorPanel | undefined;
+  let editor: Promise<EditorPanel> | undefined;
   workspace.addPanel({
     id: PORTS_TAB,
     title: 'Ports',
@@ -35,15 +36,29 @@ export function addWorkspacePanels(workspace: Workspace, labId: string): Workspa
     trailing: true,
     mount: (el) => {
       el.classList.add('workspace-panel');
-      const panel = mountEditorPanel(el, { labId });
-      editor = panel;
-      return { dispose: () => panel.dispose() };
+      el.textContent = 'Loading the editor…';
+      let disposed = false;
+      const loading = import('./editor-panel.ts').then(({ mountEditorPanel }) => {
+        const panel = mountEditorPanel(el, { labId });
+        if (disposed) panel.dispose();
+        return panel;
+      });
+      loading.catch((err: unknown) => {
+        el.textContent = `The editor could not be loaded (${err instanceof Error ? err.message : String(err)}); reload the page to try again.`;
+      });
+      editor = loading;
+      return {
+        dispose: () => {
+          disposed = true;
+          loading.then((panel) => panel.dispose(), () => {});
+        },
+      };
     },
   });
 
   const openFile = async (path: string, line?: number): Promise<void> => {
     workspace.activate(EDITOR_TAB);
-    await editor?.open(path, line);
+    await (await editor)?.open(path, line);
   };
 
   const decorateLinks = (container: HTMLElement): void => {
