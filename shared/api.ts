@@ -1,7 +1,7 @@
 // The HTTP API's responses, declared once (as protocol.ts declares the WebSocket frames): the server's
 // routes build their bodies as these types (server/http/reply.ts), and the browser parses every answer
 // with them (client/api.ts). Renaming a field here breaks the build of both sides, not the page at run time.
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Every error answer: what went wrong, and what to do when the server knows. */
 export const ErrorBody = z.object({ error: z.string(), hint: z.string().optional() });

@@ -2,7 +2,7 @@
 // schemas, and the pure board logic the instructor page runs on them — folding events into one row
 // per learner, and deciding who is stuck or idle. The server sends a class's history as events
 // first, then live ones, so the same reducer builds the board from a cold start and keeps it current.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ClassView, PoolStatus, SessionState } from './api.ts';
 
 export { PoolStatus };

@@ -3,7 +3,7 @@
 // JSON per byte); everything else is a JSON text frame with a `type`. Every frame that arrives is
 // parsed from `unknown` with a schema; a bad frame is answered by closing with CloseCode.BadFrame.
 // No Node-only imports here: esbuild bundles this file into the client.
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Application close codes (4000–4999 are free for applications, RFC 6455 §7.4.2). The client does not

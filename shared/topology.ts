@@ -3,7 +3,7 @@
 // namespaces they live in (several containers share one with `network_mode: service:`), the embedded
 // DNS of namespaces on user-defined networks, and the host-side veth ends plugged into each bridge.
 // The server builds it (server/topology/) and sends it whole on every change; the client draws it.
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The address Docker's embedded DNS answers on inside every namespace on a user-defined network. */
 export const EMBEDDED_DNS = '127.0.0.11';

@@ -1,6 +1,6 @@
 // The workspace's HTTP answers (Ports list, file tree, editor), declared once for server and browser as
 // shared/api.ts does for the rest of the API.
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Largest file the editor opens or saves: beyond it an editor in a browser tab is the wrong tool. */
 export const MAX_EDITOR_FILE_BYTES = 1024 * 1024;

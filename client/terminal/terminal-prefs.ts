@@ -1,7 +1,7 @@
 // The learner's terminal preferences, kept per browser: copy on selection, xterm's screen-reader
 // mode, and whether the touch key bar shows (auto = on a coarse pointer, i.e. a touch screen).
 // Read with zod like anything from outside: storage may hold another version's JSON or none.
-import { z } from 'zod';
+import * as z from 'zod';
 
 const STORAGE_KEY = 'labrun.terminalPrefs';
 
