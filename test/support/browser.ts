@@ -42,9 +42,9 @@ export function screenText(page: Page, selector = TERMINAL_ROWS): Promise<string
   return page.evaluate((sel) => (document.querySelector(sel)?.textContent ?? '').replace(/\u00a0/g, ' '), selector);
 }
 
-/** Clicks into the terminal and types a line, as the learner would. */
-export async function typeInTerminal(page: Page, line: string): Promise<void> {
-  await page.locator('.term-host .xterm').click();
+/** Clicks into the terminal (or the one `terminal` selects) and types a line, as the learner would. */
+export async function typeInTerminal(page: Page, line: string, terminal = '.term-host .xterm'): Promise<void> {
+  await page.locator(terminal).click();
   await page.keyboard.type(line);
   await page.keyboard.press('Enter');
 }
@@ -52,17 +52,17 @@ export async function typeInTerminal(page: Page, line: string): Promise<void> {
 export interface TextWaits {
   /** Waits until `selector`'s text (non-breaking spaces made plain) matches `pattern`. */
   waitForText(page: Page, selector: string, pattern: RegExp, timeout?: number): Promise<void>;
-  /** Waits until the terminal's visible rows match `pattern`. */
+  /** Waits until the terminal's visible rows (`rows`, by default the lesson page's) match `pattern`. */
   waitForScreen(page: Page, pattern: RegExp, timeout?: number): Promise<void>;
 }
 
 /**
- * Waits for text in a page, by default for as long as the test gives its output (`timeout`: a test on
- * a busy machine, or with a heavier sandbox, waits longer), checking every `polling` ms. A wait that
- * times out says what the element shows instead.
+ * Waits for text in a page, by default for as long as the test gives its output (`timeout`, each test
+ * its own), checking every `polling` ms. A wait that times out says what the element shows instead.
  */
-export function textWaits(defaults: { timeout: number; polling?: number }): TextWaits {
+export function textWaits(defaults: { timeout: number; polling?: number; rows?: string }): TextWaits {
   const polling = defaults.polling ?? 100;
+  const rows = defaults.rows ?? TERMINAL_ROWS;
   async function wait(page: Page, selector: string, what: string, pattern: RegExp, timeout: number): Promise<void> {
     try {
       await page.waitForFunction(
@@ -77,6 +77,6 @@ export function textWaits(defaults: { timeout: number; polling?: number }): Text
   }
   return {
     waitForText: (page, selector, pattern, timeout = defaults.timeout) => wait(page, selector, selector, pattern, timeout),
-    waitForScreen: (page, pattern, timeout = defaults.timeout) => wait(page, TERMINAL_ROWS, 'terminal', pattern, timeout),
+    waitForScreen: (page, pattern, timeout = defaults.timeout) => wait(page, rows, 'terminal', pattern, timeout),
   };
 }
