@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import * as pty from 'node-pty';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { WebSocketServer } from 'ws';
 import { TerminalManager } from '../../server/terminal/terminal-manager.ts';
+import { spawnBash } from '../support/bash-pty.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium } from '../support/require.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
@@ -69,15 +69,7 @@ before(async () => {
     m.attach(
       ws,
       q.get('key') ?? 'default',
-      (cols, rows) =>
-        pty.spawn('bash', ['--norc', '--noprofile'], {
-          name: 'xterm-256color',
-          cols,
-          rows,
-          cwd: home,
-          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, TERM: 'xterm-256color', PS1: 'prompt$ ' },
-          encoding: null,
-        }),
+      (cols, rows) => spawnBash(home, cols, rows),
       { readOnly: q.get('ro') === '1' },
     );
   });

@@ -7,41 +7,22 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { chromium, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium, requireDocker } from '../support/require.ts';
+import { collectErrors, launchBrowser, textWaits } from '../support/browser.ts';
+import { requireChromium, requireDocker } from '../support/require.ts';
 import { TOKEN, makeFixture, startServer } from '../integration/http-fixture.ts';
 
 const ARTIFACTS = path.resolve('test/artifacts');
 const PROMPT_TIMEOUT_MS = 120_000;
 const OUTPUT_TIMEOUT_MS = 30_000;
 
-async function waitForText(page: Page, selector: string, pattern: RegExp, timeout = OUTPUT_TIMEOUT_MS): Promise<void> {
-  try {
-    await page.waitForFunction(
-      ([sel, source, flags]) => new RegExp(source, flags).test((document.querySelector(sel)?.textContent ?? '').replace(/\u00a0/g, ' ')),
-      [selector, pattern.source, pattern.flags] as const,
-      { timeout, polling: 100 },
-    );
-  } catch (err) {
-    const text = await page.evaluate((sel) => document.querySelector(sel)?.textContent ?? '(nothing)', selector);
-    throw new Error(`${selector} never showed ${pattern}; it shows:\n${text}`, { cause: err });
-  }
-}
-
-function collectErrors(page: Page, into: string[]): void {
-  page.on('pageerror', (err) => into.push(err.message));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !/^Applying inline style violates/.test(msg.text())) into.push(msg.text());
-  });
-}
+const { waitForText } = textWaits({ timeout: OUTPUT_TIMEOUT_MS });
 
 test('instructor and learner in two browsers: join by link, run, check, board, watch, broadcast, extend and end', async (t) => {
   if (!requireChromium(t) || !requireDocker(t)) return;
   mkdirSync(ARTIFACTS, { recursive: true });
   const fx = makeFixture(t);
   const server = await startServer(t, fx, { reapSandboxes: true });
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-  t.after(() => browser.close());
+  const browser = await launchBrowser(t);
   const errors: string[] = [];
   const teacher = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
   const learner = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();

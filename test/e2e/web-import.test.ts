@@ -6,41 +6,23 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { chromium, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium, requireDocker } from '../support/require.ts';
+import { collectErrors, launchBrowser, textWaits } from '../support/browser.ts';
+import { requireChromium, requireDocker } from '../support/require.ts';
 import { TOKEN, copyLab, startServer } from '../integration/http-fixture.ts';
 
 const PROMPT_TIMEOUT_MS = 120_000;
 const OUTPUT_TIMEOUT_MS = 20_000;
 
-function screenText(page: Page): Promise<string> {
-  return page.evaluate(() => (document.querySelector('.term-host .xterm-rows')?.textContent ?? '').replace(/\u00a0/g, ' '));
-}
-
-async function waitForScreen(page: Page, pattern: RegExp, timeout = OUTPUT_TIMEOUT_MS): Promise<void> {
-  try {
-    await page.waitForFunction(
-      ([source, flags]) => new RegExp(source, flags).test((document.querySelector('.term-host .xterm-rows')?.textContent ?? '').replace(/\u00a0/g, ' ')),
-      [pattern.source, pattern.flags] as const,
-      { timeout, polling: 100 },
-    );
-  } catch (err) {
-    throw new Error(`terminal never showed ${pattern}; it shows:\n${await screenText(page)}`, { cause: err });
-  }
-}
+const { waitForScreen } = textWaits({ timeout: OUTPUT_TIMEOUT_MS });
 
 test('an imported Killercoda scenario in Chromium: foreground, Run buttons, interrupt, image, verify', async (t) => {
   if (!requireChromium(t) || !requireDocker(t)) return;
   const fx = copyLab(t, path.resolve('test/fixtures/killercoda/file-basics'));
   const server = await startServer(t, fx, { reapSandboxes: true });
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-  t.after(() => browser.close());
+  const browser = await launchBrowser(t);
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const pageErrors: string[] = [];
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  page.on('response', (res) => {
-    if (res.status() >= 400) pageErrors.push(`${res.status()} ${res.url()}`);
-  });
+  collectErrors(page, pageErrors, { console: false, responses: true });
 
   await page.goto(`${server.url}/?token=${TOKEN}`);
   await page.locator(`a.lab-card[data-lab="${fx.labId}"]`).click();

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium, requireDocker } from '../support/require.ts';
+import { launchBrowser } from '../support/browser.ts';
+import { requireChromium, requireDocker } from '../support/require.ts';
 import { TOKEN, makeFixture, startServer } from '../integration/http-fixture.ts';
 
 const ARTIFACTS = path.resolve('test/artifacts');
@@ -20,8 +20,7 @@ for (const isolation of ['trusted', 'isolated'] as const) {
     const fx = makeFixture(t);
     fx.config = { ...fx.config, isolation };
     const server = await startServer(t, fx, { reapSandboxes: true });
-    const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-    t.after(() => browser.close());
+    const browser = await launchBrowser(t);
     const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
     await page.goto(`${server.url}/?token=${TOKEN}`);
     await page.locator(`a.lab-card[data-lab="${fx.labId}"]`).click();

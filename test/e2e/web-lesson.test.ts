@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { chromium, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium, requireDocker } from '../support/require.ts';
+import type { Page } from 'playwright-core';
+import { collectErrors, launchBrowser, screenText, textWaits, typeInTerminal } from '../support/browser.ts';
+import { requireChromium, requireDocker } from '../support/require.ts';
 import { TOKEN, copyLab, makeFixture, startServer } from '../integration/http-fixture.ts';
 
 const ARTIFACTS = path.resolve('test/artifacts');
@@ -14,28 +15,7 @@ const ARTIFACTS = path.resolve('test/artifacts');
 const PROMPT_TIMEOUT_MS = 120_000;
 const OUTPUT_TIMEOUT_MS = 20_000;
 
-/** Text of the terminal's visible rows (xterm's DOM renderer), with non-breaking spaces made plain. */
-function screenText(page: Page): Promise<string> {
-  return page.evaluate(() => (document.querySelector('.term-host .xterm-rows')?.textContent ?? '').replace(/\u00a0/g, ' '));
-}
-
-async function waitForScreen(page: Page, pattern: RegExp, timeout = OUTPUT_TIMEOUT_MS): Promise<void> {
-  try {
-    await page.waitForFunction(
-      ([source, flags]) => new RegExp(source, flags).test((document.querySelector('.term-host .xterm-rows')?.textContent ?? '').replace(/\u00a0/g, ' ')),
-      [pattern.source, pattern.flags] as const,
-      { timeout, polling: 100 },
-    );
-  } catch (err) {
-    throw new Error(`terminal never showed ${pattern}; it shows:\n${await screenText(page)}`, { cause: err });
-  }
-}
-
-async function typeInTerminal(page: Page, line: string): Promise<void> {
-  await page.locator('.term-host .xterm').click();
-  await page.keyboard.type(line);
-  await page.keyboard.press('Enter');
-}
+const { waitForScreen } = textWaits({ timeout: OUTPUT_TIMEOUT_MS });
 
 /** Runs `echo cols=$(tput cols)` with a fresh marker and returns the number the shell printed. */
 async function shellCols(page: Page, marker: string): Promise<number> {
@@ -51,20 +31,11 @@ test('a learner follows the fixture lab in Chromium', async (t) => {
   mkdirSync(ARTIFACTS, { recursive: true });
   const fx = makeFixture(t);
   const server = await startServer(t, fx, { reapSandboxes: true });
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-  t.after(() => browser.close());
+  const browser = await launchBrowser(t);
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   const pageErrors: string[] = [];
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  page.on('console', (msg) => {
-    // xterm's run-time <style> elements are refused by the CSP by design; client/xterm-styles.ts
-    // mirrors them into constructed stylesheets, so only the browser's report of the refusal remains.
-    if (msg.type() === 'error' && !/^Applying inline style violates/.test(msg.text())) pageErrors.push(msg.text());
-  });
-  page.on('response', (res) => {
-    if (res.status() >= 400) pageErrors.push(`${res.status()} ${res.url()}`);
-  });
+  collectErrors(page, pageErrors, { responses: true });
 
   await t.test('the tokenized URL signs in and lands on the catalog without the token', async () => {
     await page.goto(`${server.url}/?token=${TOKEN}`);
@@ -153,8 +124,7 @@ test('the seed lab: first step checked against a real sandbox (and screenshots)'
   mkdirSync(ARTIFACTS, { recursive: true });
   const fx = copyLab(t, path.resolve('labs/linux-networks'));
   const server = await startServer(t, fx, { reapSandboxes: true });
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-  t.after(() => browser.close());
+  const browser = await launchBrowser(t);
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
 
   await page.goto(`${server.url}/?token=${TOKEN}`);

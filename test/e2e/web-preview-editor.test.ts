@@ -9,40 +9,21 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { LABEL } from '../../server/sandbox/naming.ts';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, SANDBOX_DOCKER, requireChromium, requireDocker } from '../support/require.ts';
+import { collectErrors, launchBrowser, textWaits, typeInTerminal } from '../support/browser.ts';
+import { SANDBOX_DOCKER, requireChromium, requireDocker } from '../support/require.ts';
 import { TOKEN, copyLab, startServer } from '../integration/http-fixture.ts';
 
 const ARTIFACTS = path.resolve('test/artifacts');
 const PROMPT_TIMEOUT_MS = 180_000;
 const OUTPUT_TIMEOUT_MS = 60_000;
 
-function screenText(page: Page): Promise<string> {
-  return page.evaluate(() => (document.querySelector('.term-host .xterm-rows')?.textContent ?? '').replace(/\u00a0/g, ' '));
-}
-
-async function waitForScreen(page: Page, pattern: RegExp, timeout = OUTPUT_TIMEOUT_MS): Promise<void> {
-  try {
-    await page.waitForFunction(
-      ([source, flags]) => new RegExp(source, flags).test((document.querySelector('.term-host .xterm-rows')?.textContent ?? '').replace(/\u00a0/g, ' ')),
-      [pattern.source, pattern.flags] as const,
-      { timeout, polling: 200 },
-    );
-  } catch (err) {
-    throw new Error(`terminal never showed ${pattern}; it shows:\n${await screenText(page)}`, { cause: err });
-  }
-}
-
-async function typeInTerminal(page: Page, line: string): Promise<void> {
-  await page.locator('.ws-tab-label[data-tab^="term:"]').first().click();
-  await page.locator('.term-host .xterm').click();
-  await page.keyboard.type(line);
-  await page.keyboard.press('Enter');
-}
+const { waitForScreen } = textWaits({ timeout: OUTPUT_TIMEOUT_MS, polling: 200 });
 
 /** Runs a command in the terminal and waits for a marker it prints when done. */
 async function runInTerminal(page: Page, command: string, marker: string): Promise<void> {
+  await page.locator('.ws-tab-label[data-tab^="term:"]').first().click();
   await typeInTerminal(page, `${command}; echo ${marker}-$((40+2))`);
   await waitForScreen(page, new RegExp(`${marker}-42`));
 }
@@ -78,12 +59,11 @@ test('the workspace in Chromium: ports, preview, editor', { timeout: 900_000 }, 
   mkdirSync(ARTIFACTS, { recursive: true });
   const fx = copyLab(t, path.resolve('labs/linux-networks'));
   const server = await startServer(t, fx, { reapSandboxes: true });
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-  t.after(() => browser.close());
+  const browser = await launchBrowser(t);
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   const pageErrors: string[] = [];
-  page.on('pageerror', (err) => pageErrors.push(err.message));
+  collectErrors(page, pageErrors, { console: false });
 
   await page.goto(`${server.url}/?token=${TOKEN}`);
   await page.goto(`${server.url}/labs/${fx.labId}`);

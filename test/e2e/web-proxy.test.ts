@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { chromium, type Page } from 'playwright-core';
 import { parseConfig } from '../../server/config.ts';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium, requireDocker, requireNginx } from '../support/require.ts';
+import { collectErrors, launchBrowser, textWaits } from '../support/browser.ts';
+import { requireChromium, requireDocker, requireNginx } from '../support/require.ts';
 import { startNginx } from '../support/nginx.ts';
 import { TOKEN, copyLab, startServer } from '../integration/http-fixture.ts';
 
@@ -16,29 +16,9 @@ const BASE = '/labrun';
 const PROMPT_TIMEOUT_MS = 180_000;
 const OUTPUT_TIMEOUT_MS = 30_000;
 
-async function waitForText(page: Page, selector: string, pattern: RegExp, timeout = OUTPUT_TIMEOUT_MS): Promise<void> {
-  try {
-    await page.waitForFunction(
-      ([sel, source, flags]) => new RegExp(source, flags).test((document.querySelector(sel)?.textContent ?? '').replace(/\u00a0/g, ' ')),
-      [selector, pattern.source, pattern.flags] as const,
-      { timeout, polling: 100 },
-    );
-  } catch (err) {
-    const text = await page.evaluate((sel) => document.querySelector(sel)?.textContent ?? '(nothing)', selector);
-    throw new Error(`${selector} never showed ${pattern}; it shows:\n${text}`, { cause: err });
-  }
-}
-
+const { waitForText } = textWaits({ timeout: OUTPUT_TIMEOUT_MS });
 /** Console errors and failed responses: a refused WebSocket or a file missed under the prefix fails the test. */
-function collectErrors(page: Page, into: string[]): void {
-  page.on('pageerror', (err) => into.push(err.message));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !/^Applying inline style violates/.test(msg.text())) into.push(msg.text());
-  });
-  page.on('response', (res) => {
-    if (res.status() >= 400) into.push(`${res.status()} ${res.url()}`);
-  });
-}
+const ERRORS = { responses: true };
 
 test('behind nginx on /labrun: the seed lab\'s first step and a classroom join work through the proxy', async (t) => {
   if (!requireChromium(t) || !requireDocker(t) || !requireNginx(t)) return;
@@ -48,12 +28,11 @@ test('behind nginx on /labrun: the seed lab\'s first step and a classroom join w
   const upstreamPort = Number(new URL(server.url).port);
   const nginx = await startNginx(t, upstreamPort);
   const app = `${nginx.origin}${BASE}`;
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-  t.after(() => browser.close());
+  const browser = await launchBrowser(t);
   const errors: string[] = [];
   const ownerContext = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const owner = await ownerContext.newPage();
-  collectErrors(owner, errors);
+  collectErrors(owner, errors, ERRORS);
 
   await t.test('the printed link, opened through nginx, signs in under /labrun with a cookie scoped to it', async () => {
     await owner.goto(`${app}/?token=${TOKEN}`);
@@ -101,7 +80,7 @@ test('behind nginx on /labrun: the seed lab\'s first step and a classroom join w
   await t.test('a learner in another browser joins by the link and gets a shell through the proxy', async () => {
     const learnerContext = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const learner = await learnerContext.newPage();
-    collectErrors(learner, errors);
+    collectErrors(learner, errors, ERRORS);
     await learner.goto(joinUrl);
     await learner.locator('.join-card h1', { hasText: 'Proxied class' }).waitFor();
     await learner.locator('input[name="name"]').fill('Grace Hopper');

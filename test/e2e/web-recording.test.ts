@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { outputText, parseAsciicast } from '../../server/recording/asciicast.ts';
 import { asciinemaCat } from '../support/asciinema.ts';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, requireAsciinema, requireChromium, requireDocker } from '../support/require.ts';
+import { collectErrors, launchBrowser } from '../support/browser.ts';
+import { requireAsciinema, requireChromium, requireDocker } from '../support/require.ts';
 import { TOKEN, makeFixture, startServer } from '../integration/http-fixture.ts';
 
 const ARTIFACTS = path.resolve('test/artifacts');
@@ -42,17 +43,12 @@ test('a recorded terminal plays back on the board as it was, and downloads as va
   mkdirSync(ARTIFACTS, { recursive: true });
   const fx = makeFixture(t);
   const server = await startServer(t, fx, { reapSandboxes: true });
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-  t.after(() => browser.close());
+  const browser = await launchBrowser(t);
   const errors: string[] = [];
   const teacher = await (await browser.newContext({ viewport: { width: 1400, height: 1100 } })).newPage();
   const learner = await (await browser.newContext({ viewport: { width: 1400, height: 900 }, acceptDownloads: true })).newPage();
-  for (const p of [teacher, learner]) {
-    p.on('pageerror', (err) => errors.push(err.message));
-    p.on('console', (msg) => {
-      if (msg.type() === 'error' && !/^Applying inline style violates/.test(msg.text())) errors.push(msg.text());
-    });
-  }
+  collectErrors(teacher, errors);
+  collectErrors(learner, errors);
 
   await teacher.goto(`${server.url}/instructor?token=${TOKEN}`);
   await teacher.locator('select[name="lab"]').selectOption(fx.labId);

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { chromium } from 'playwright-core';
 import type { EngineSnapshot } from '../../server/sandbox/sandbox.ts';
 import { FAKE_LAB, startFakeServer } from '../support/fake-server.ts';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium } from '../support/require.ts';
+import { collectErrors, launchBrowser } from '../support/browser.ts';
+import { requireChromium } from '../support/require.ts';
 
 const ARTIFACTS = path.resolve('test/artifacts');
 const NETWORKS = 5;
@@ -62,11 +62,10 @@ test('20 containers on 5 networks: every one drawn, no boxes overlapping, all te
   const stack = bigStack();
   driver.snapshot = stack.snapshot;
   driver.onExec = (req) => (req.argv[3] === 'links' ? { stdout: stack.links } : {});
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-  t.after(() => browser.close());
+  const browser = await launchBrowser(t);
   const page = await (await browser.newContext({ viewport: { width: 1500, height: 1000 } })).newPage();
   const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(err.message));
+  collectErrors(page, errors, { console: false });
   await page.goto(`${server.url}/?token=unit-token-0123456789abcdef`);
   await page.goto(`${server.url}/labs/${FAKE_LAB}`);
   await page.locator('.ws-tab-label[data-tab="topology"]').click();

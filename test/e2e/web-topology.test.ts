@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { DindDriver, innerEngine } from '../../server/sandbox/dind.ts';
 import type { Sandbox, SandboxDriver } from '../../server/sandbox/sandbox.ts';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium, requireDocker } from '../support/require.ts';
+import { collectErrors, launchBrowser } from '../support/browser.ts';
+import { requireChromium, requireDocker } from '../support/require.ts';
 import { TOKEN, copyLab, startServer } from '../integration/http-fixture.ts';
 
 const ARTIFACTS = path.resolve('test/artifacts');
@@ -83,14 +84,10 @@ test('the topology panel follows the learner\'s stack live, in Chromium', async 
     prepare: (sets, log, signal) => dind.prepare(sets, log, signal),
   };
   const server = await startServer(t, fx, { reapSandboxes: true, driver });
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-  t.after(() => browser.close());
+  const browser = await launchBrowser(t);
   const page = await (await browser.newContext({ viewport: { width: 1500, height: 950 } })).newPage();
   const pageErrors: string[] = [];
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !/^Applying inline style violates/.test(msg.text())) pageErrors.push(msg.text());
-  });
+  collectErrors(page, pageErrors);
 
   /** What the inner engine says a compose service's addresses are, as the panel writes them. */
   const inspected = async (service: string): Promise<string> => {

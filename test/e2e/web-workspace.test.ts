@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium, requireDocker } from '../support/require.ts';
+import type { Browser, Page } from 'playwright-core';
+import { collectErrors, launchBrowser, screenText, textWaits, typeInTerminal } from '../support/browser.ts';
+import { requireChromium, requireDocker } from '../support/require.ts';
 import { TOKEN, makeFixture, startServer } from '../integration/http-fixture.ts';
 
 const ARTIFACTS = path.resolve('test/artifacts');
@@ -17,38 +18,13 @@ const OUTPUT_TIMEOUT_MS = 20_000;
 /** The rows of the terminal in front (hidden tabs keep their own). */
 const FRONT_ROWS = '.ws-panel:not([hidden]) .term-host .xterm-rows';
 
-function frontText(page: Page): Promise<string> {
-  return page.evaluate((sel) => (document.querySelector(sel)?.textContent ?? '').replace(/\u00a0/g, ' '), FRONT_ROWS);
-}
-
-async function waitForFront(page: Page, pattern: RegExp, timeout = OUTPUT_TIMEOUT_MS): Promise<void> {
-  try {
-    await page.waitForFunction(
-      ([sel, source, flags]) => new RegExp(source, flags).test((document.querySelector(sel)?.textContent ?? '').replace(/\u00a0/g, ' ')),
-      [FRONT_ROWS, pattern.source, pattern.flags] as const,
-      { timeout, polling: 100 },
-    );
-  } catch (err) {
-    throw new Error(`the terminal in front never showed ${pattern}; it shows:\n${await frontText(page)}`, { cause: err });
-  }
-}
-
-async function typeLine(page: Page, line: string): Promise<void> {
-  await page.locator('.ws-panel:not([hidden]) .term-host .xterm').click();
-  await page.keyboard.type(line);
-  await page.keyboard.press('Enter');
-}
+const frontText = (page: Page): Promise<string> => screenText(page, FRONT_ROWS);
+const { waitForScreen: waitForFront } = textWaits({ timeout: OUTPUT_TIMEOUT_MS, rows: FRONT_ROWS });
+const typeLine = (page: Page, line: string): Promise<void> => typeInTerminal(page, line, '.ws-panel:not([hidden]) .term-host .xterm');
 
 /** Titles of the terminal tabs (the workspace also holds other panels, e.g. Network). */
 async function tabTitles(page: Page): Promise<string[]> {
   return page.locator('.ws-tab[data-tab^="term:"] [role="tab"]').allInnerTexts();
-}
-
-function collectErrors(page: Page, into: string[], allowed: RegExp[] = []): void {
-  page.on('pageerror', (err) => into.push(err.message));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !/^Applying inline style violates/.test(msg.text()) && !allowed.some((re) => re.test(msg.text()))) into.push(msg.text());
-  });
 }
 
 /** Step one of the fixture lab, plus a Run block aimed at terminal 2. */
@@ -60,7 +36,7 @@ function addTerminalBlock(labsDir: string, labId: string): void {
 async function openLesson(browser: Browser, url: string, labId: string, contextOpts: Parameters<Browser['newContext']>[0], errors: string[]): Promise<Page> {
   const context = await browser.newContext(contextOpts);
   const page = await context.newPage();
-  collectErrors(page, errors, [/status of 409/]);
+  collectErrors(page, errors, { allowed: [/status of 409/] });
   await page.goto(`${url}/labs/${labId}?token=${TOKEN}`);
   await waitForFront(page, /webfix[^\n]*[#$]/, PROMPT_TIMEOUT_MS);
   return page;
@@ -72,8 +48,7 @@ test('the workspace: terminal tabs, keyboard, clipboard and the touch key bar', 
   const fx = makeFixture(t);
   addTerminalBlock(fx.labsDir, fx.labId);
   const server = await startServer(t, fx, { reapSandboxes: true });
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-  t.after(() => browser.close());
+  const browser = await launchBrowser(t);
   const errors: string[] = [];
   const page = await openLesson(browser, server.url, fx.labId, { viewport: { width: 1400, height: 900 }, permissions: ['clipboard-read', 'clipboard-write'] }, errors);
 

@@ -4,35 +4,19 @@
 // and each question's answer is there to read in what those commands printed, so the lesson really
 // shows the learner where to find it. This is what `labrun test` cannot see: it runs `solve`, not the
 // lesson text.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { PtyLike } from '../../server/terminal/pty.ts';
-import { loadLab } from '../../server/labs/catalog.ts';
 import { runnableCommands } from '../../server/labs/markdown.ts';
 import { splitFrontmatter } from '../../server/labs/yaml-source.ts';
 import { liveAnswers, runStepChecks, runStepSetup } from '../../server/checks/run-step.ts';
-import { DindDriver } from '../../server/sandbox/dind.ts';
-import type { Sandbox } from '../../server/sandbox/sandbox.ts';
 import { requireDocker } from '../support/require.ts';
+import { seedLabTerminal } from '../support/seed-sandbox.ts';
 import { typedTerminal as terminal } from '../support/typed-terminal.ts';
-
-const STATE_DIR = join(tmpdir(), 'labrun-test-sandboxes');
-let sandbox: Sandbox | undefined;
-let pty: PtyLike | undefined;
-after(async () => {
-  pty?.kill();
-  await sandbox?.destroy();
-});
 
 test('every runnable command of the seed lesson works in the terminal, and completes its step', { timeout: 15 * 60_000 }, async (t) => {
   if (!requireDocker(t)) return;
-  const { lab } = await loadLab('labs/linux-networks');
-  assert.ok(lab);
-  sandbox = await new DindDriver({ stateDir: STATE_DIR }).create({ labId: lab.id, learnerId: 'test-lesson', workspace: lab.workspace, filesDir: lab.filesDir, images: lab.images });
-  pty = sandbox.openTerminal(200, 50);
+  const { lab, sandbox, pty } = await seedLabTerminal(t, 'test-lesson');
   const type = terminal(pty);
   assert.equal((await type('cd ~/linuxnetworks')).rc, 0);
 

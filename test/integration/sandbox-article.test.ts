@@ -3,32 +3,16 @@
 // progress report and container names, `docker compose ps` with its SERVICE column, the project
 // network in `docker network ls`, and nginx_b without an address of its own once it shares nginx_a's
 // namespace. The inner engine is current Docker (26 or later) with Compose v2.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { PtyLike } from '../../server/terminal/pty.ts';
-import { loadLab, sandboxSpec } from '../../server/labs/catalog.ts';
-import { DindDriver, innerEngine } from '../../server/sandbox/dind.ts';
-import type { Sandbox } from '../../server/sandbox/sandbox.ts';
+import { innerEngine } from '../../server/sandbox/dind.ts';
 import { requireDocker } from '../support/require.ts';
+import { seedLabTerminal } from '../support/seed-sandbox.ts';
 import { plainText, typedTerminal } from '../support/typed-terminal.ts';
-
-const STATE_DIR = join(tmpdir(), 'labrun-test-sandboxes');
-
-let sandbox: Sandbox | undefined;
-let pty: PtyLike | undefined;
-after(async () => {
-  pty?.kill();
-  await sandbox?.destroy();
-});
 
 test("the seed article's commands, typed verbatim, print what the article shows", { timeout: 10 * 60_000 }, async (t) => {
   if (!requireDocker(t)) return;
-  const { lab } = await loadLab('labs/linux-networks');
-  assert.ok(lab);
-  sandbox = await new DindDriver({ stateDir: STATE_DIR }).create(sandboxSpec(lab, 'test-article'));
-  pty = sandbox.openTerminal(200, 50);
+  const { sandbox, pty } = await seedLabTerminal(t, 'test-article');
   const typed = typedTerminal(pty);
   const type = async (line: string): Promise<string> => {
     const r = await typed(line);

@@ -7,26 +7,15 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as pty from 'node-pty';
 import { WebSocket, WebSocketServer } from 'ws';
 import { CloseCode, FlowControl, encodeClientFrame, parseServerControlFrame, type ServerControlFrame } from '../../shared/protocol.ts';
 import { TerminalManager } from '../../server/terminal/terminal-manager.ts';
 import { processAlive, sessionAlive } from '../../server/terminal/process-group.ts';
 import { MAX_BATCH_BYTES } from '../../server/terminal/output-batcher.ts';
+import { spawnBash } from '../support/bash-pty.ts';
 
 const WAIT_MS = 10_000;
 const home = mkdtempSync(join(tmpdir(), 'labrun-terminal-'));
-
-function spawnBash(cols: number, rows: number): pty.IPty {
-  return pty.spawn('bash', ['--norc', '--noprofile'], {
-    name: 'xterm-256color',
-    cols,
-    rows,
-    cwd: home,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, TERM: 'xterm-256color', PS1: 'prompt$ ' },
-    encoding: null,
-  });
-}
 
 interface Harness {
   manager: TerminalManager;
@@ -40,7 +29,7 @@ async function startHarness(opts: { graceMs?: number } = {}): Promise<Harness> {
   const wss = new WebSocketServer({ server });
   wss.on('connection', (ws, req) => {
     const params = new URL(req.url ?? '/', 'http://x').searchParams;
-    manager.attach(ws, params.get('key') ?? 'default', spawnBash, { readOnly: params.get('ro') === '1' });
+    manager.attach(ws, params.get('key') ?? 'default', (cols, rows) => spawnBash(home, cols, rows), { readOnly: params.get('ro') === '1' });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -1,12 +1,11 @@
 // A real Caddy (Debian's package) in front of a labrun server: docs/deploying.md's Caddy example as
 // written, with only the site address made plain HTTP on a free loopback port and the upstream port
 // changed; its admin endpoint off and its state in a temp dir; stopped after the test.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import { freePort } from './nginx.ts';
+import { freePort, startProxyProcess } from './proxy-process.ts';
 
 export const CADDY_PATH = process.env.LABRUN_CADDY ?? '/usr/bin/caddy';
 const START_TIMEOUT_MS = 15_000;
@@ -28,21 +27,8 @@ export async function startCaddy(t: TestContext, upstreamPort: number): Promise<
   const file = path.join(dir, 'Caddyfile');
   writeFileSync(file, `{\n\tadmin off\n}\n\n${site}`);
   const env = { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir };
-  const proc = spawn(CADDY_PATH, ['run', '--config', file, '--adapter', 'caddyfile'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  t.after(async () => {
-    if (proc.exitCode === null) proc.kill('SIGTERM');
-    await exited;
-    rmSync(dir, { recursive: true, force: true });
-  });
   const origin = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`caddy exited with ${proc.exitCode}: ${stderr.slice(-2000)}`);
-    if (await fetch(`${origin}/labrun/healthz`).then(() => true, () => false)) return { origin };
-    if (Date.now() > deadline) throw new Error(`caddy did not listen on ${origin}: ${stderr.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const args = ['run', '--config', file, '--adapter', 'caddyfile'];
+  await startProxyProcess(t, { name: 'caddy', command: CADDY_PATH, args, env, dir, origin, probe: '/labrun/healthz', timeoutMs: START_TIMEOUT_MS });
+  return { origin };
 }

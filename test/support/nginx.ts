@@ -2,12 +2,11 @@
 // and config in a temp dir, listening on a free loopback port, stopped after the test. The server
 // block is docs/deploying.md's nginx example as written, with only the listen line, the certificate
 // lines and the upstream port changed, so the documented configuration is the one under test.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
+import { freePort, startProxyProcess } from './proxy-process.ts';
 
 export const NGINX_PATH = process.env.LABRUN_NGINX ?? '/usr/sbin/nginx';
 const DOCS = path.resolve('docs/deploying.md');
@@ -28,18 +27,6 @@ export function testNginxConfig(block: string, port: number, upstreamPort: numbe
     .replace(/http:\/\/127\.0\.0\.1:3000;/g, `http://127.0.0.1:${upstreamPort};`);
   if (!out.includes(`listen 127.0.0.1:${port};`) || !out.includes(`127.0.0.1:${upstreamPort}`)) throw new Error('the documented nginx block no longer has the lines the test changes');
   return out;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export interface Nginx {
@@ -75,22 +62,8 @@ ${testNginxConfig(documentedNginxConfig(), port, upstreamPort)}
 `,
   );
   const errors = (): string => (existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : '');
-  const proc: ChildProcess = spawn(NGINX_PATH, ['-p', dir, '-e', errorLog, '-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  t.after(async () => {
-    if (proc.exitCode === null) proc.kill('SIGTERM');
-    await exited;
-    rmSync(dir, { recursive: true, force: true });
-  });
   const origin = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`nginx exited with ${proc.exitCode}: ${stderr}${errors()}`);
-    const up = await fetch(`${origin}/`).then(() => true, () => false);
-    if (up) return { origin, errors };
-    if (Date.now() > deadline) throw new Error(`nginx did not listen on ${origin} within ${START_TIMEOUT_MS} ms: ${stderr}${errors()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const args = ['-p', dir, '-e', errorLog, '-c', conf, '-g', 'daemon off;'];
+  await startProxyProcess(t, { name: 'nginx', command: NGINX_PATH, args, dir, origin, probe: '/', timeoutMs: START_TIMEOUT_MS, log: errors });
+  return { origin, errors };
 }
