@@ -25,6 +25,28 @@ export interface EngineExecOptions {
   kill: (pid: number) => Promise<void>;
 }
 
+/** How long an exec may take to start before its request is given up. */
+export const EXEC_START_TIMEOUT_MS = 15_000;
+
+/**
+ * Starts an exec and hands back its hijacked stream. When the engine refuses (the container is being
+ * removed) or does not answer, the request is torn down: with stdin attached dockerode never ends it,
+ * and the open request alone would keep the server process from exiting.
+ */
+export async function startExec(exec: Docker.Exec, opts: { stdin: boolean }): Promise<Duplex> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new Error(`the engine did not start the exec within ${EXEC_START_TIMEOUT_MS / 1000} s`)), EXEC_START_TIMEOUT_MS);
+  try {
+    return await exec.start({ hijack: true, stdin: opts.stdin, abortSignal: abort.signal });
+  } catch (err) {
+    abort.abort(err);
+    throw err;
+  } finally {
+    // Never aborted once the stream is there: that would tear the hijacked stream down.
+    clearTimeout(timer);
+  }
+}
+
 const execInspectSchema = z.object({
   Running: z.boolean(),
   ExitCode: z.number().nullable().optional(),
@@ -42,7 +64,7 @@ export async function engineExec(container: Docker.Container, opts: EngineExecOp
     Env: opts.env ? Object.entries(opts.env).map(([k, v]) => `${k}=${v}`) : undefined,
     WorkingDir: opts.workingDir,
   });
-  const stream: Duplex = await exec.start({ hijack: true, stdin: opts.stdin !== undefined });
+  const stream = await startExec(exec, { stdin: opts.stdin !== undefined });
   // Half-closing the hijacked connection is how the engine learns the input ended (the command sees EOF).
   if (opts.stdin !== undefined) stream.end(opts.stdin);
   const stdout = new CappedCollector(opts.maxOutputBytes);

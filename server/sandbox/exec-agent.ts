@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type Duplex, Writable } from 'node:stream';
 import type Docker from 'dockerode';
+import { startExec } from './engine-exec.ts';
 import { CappedCollector } from './output.ts';
 import type { ExecResult } from './sandbox.ts';
 
@@ -119,7 +120,7 @@ export class ExecAgent {
     let stream: Duplex;
     try {
       const exec = await container.exec({ Cmd: ['perl', '-e', AGENT_SCRIPT], AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false });
-      stream = await exec.start({ hijack: true, stdin: true });
+      stream = await startExec(exec, { stdin: true });
     } catch (err) {
       this.quickDeaths++;
       throw new AgentUnavailable(`the exec agent did not start: ${err instanceof Error ? err.message : String(err)}`);
