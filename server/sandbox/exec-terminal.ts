@@ -10,6 +10,7 @@ import { Writable, type Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import type { PtyLike } from '../terminal/pty.ts';
+import { startExec } from './engine-exec.ts';
 
 const RELAY_SCRIPT = readFileSync(new URL('./pty-relay.pl', import.meta.url), 'utf8');
 /**
@@ -78,6 +79,8 @@ export class ExecTerminal implements PtyLike {
   /** Output taken in while paused: credited to the relay on resume. */
   #owed = 0;
   #exited = false;
+  /** close() came, perhaps before the exec had started: a stream that arrives after it is let go at once. */
+  #closed = false;
 
   constructor(opts: ExecTerminalOptions) {
     this.#opts = opts;
@@ -133,7 +136,19 @@ export class ExecTerminal implements PtyLike {
   }
 
   kill(signal?: string): void {
-    this.#opts.signal(signal ?? 'SIGHUP');
+    const sig = signal ?? 'SIGHUP';
+    this.#opts.signal(sig);
+    // Closing its stdin makes the relay hang up the shell's session, even when the signal could not be
+    // sent (the sandbox is going away). SIGKILL is the last word: let go of the stream as well, since
+    // an engine whose container was removed mid-exec may never close it, keeping the server alive.
+    if (sig === 'SIGHUP') this.#stream?.end();
+    else if (sig === 'SIGKILL') this.close();
+  }
+
+  /** Lets go of the exec's stream (the relay then hangs up the shell); the exit is reported as usual. */
+  close(): void {
+    this.#closed = true;
+    this.#stream?.destroy();
   }
 
   async #start(): Promise<void> {
@@ -150,8 +165,13 @@ export class ExecTerminal implements PtyLike {
         Tty: false,
       });
       this.#exec = exec;
-      const stream = await exec.start({ hijack: true, stdin: true });
+      const stream = await startExec(exec, { stdin: true });
       this.#stream = stream;
+      if (this.#closed) {
+        stream.destroy();
+        await this.#ended();
+        return;
+      }
       // Without an engine TTY the stream is multiplexed: stdout is the pty, stderr the relay's own errors.
       const sink = (onChunk: (chunk: Buffer) => void): Writable =>
         new Writable({
