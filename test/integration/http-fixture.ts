@@ -63,13 +63,19 @@ pwd
 \`\`\`
 `;
 
+/** The close of every server started on a fixture, so that its cleanup can close them first. */
+const serverCloses = new WeakMap<Fixture, Array<() => Promise<void>>>();
+
 /**
  * Removes the fixture's folder after the test, but first every sandbox of its lab: an isolated
  * sandbox's disk is mounted inside the data folder, and a recursive delete would walk into it.
- * (After-hooks run in the order they were added, so this one runs before the server's close.)
+ * After-hooks run in the order they were added, so this one would run before the server's own: it
+ * closes the fixture's servers first, or a server still starting a sandbox mounts a disk behind the
+ * reap (rmdir then failed with EBUSY).
  */
 function cleanUpAfter(t: TestContext, root: string, fx: Fixture): Fixture {
   t.after(async () => {
+    for (const close of serverCloses.get(fx) ?? []) await close();
     await reapFixtureSandboxes(fx);
     rmSync(root, { recursive: true, force: true });
   });
@@ -127,8 +133,11 @@ export async function startServer(
   opts: { reapSandboxes?: boolean; driver?: SandboxDriver; adopt?: boolean } = {},
 ): Promise<ServerHandle> {
   const server = await createServer(fx.config, { adopt: opts.adopt ?? false, log: () => {}, ...(opts.driver && { driver: opts.driver }) });
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => (closing ??= server.close());
+  serverCloses.set(fx, [...(serverCloses.get(fx) ?? []), close]);
   t.after(async () => {
-    await server.close();
+    await close();
     if (opts.reapSandboxes) await reapFixtureSandboxes(fx);
   });
   return server;
