@@ -18,7 +18,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -29,6 +28,7 @@ import { TERMINAL_OPTIONS } from '../client/terminal/terminal-options.ts';
 import { DindDriver } from '../server/sandbox/dind.ts';
 import { resourceName } from '../server/sandbox/naming.ts';
 import type { Sandbox } from '../server/sandbox/sandbox.ts';
+import { freePort } from '../test/support/free-port.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, SANDBOX_ENGINE } from '../test/support/require.ts';
 import { reportUnmeasured, unmeasured } from './support/measure.ts';
 
@@ -97,18 +97,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function percentile(sorted: number[], p: number): number {
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i] ?? NaN;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => res(port));
-    });
-  });
 }
 
 async function rssMb(pid: number | undefined): Promise<number> {

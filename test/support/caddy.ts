@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import { freePort, startProxyProcess } from './proxy-process.ts';
+import { freePort } from './free-port.ts';
+import { startProxyProcess } from './proxy-process.ts';
 
 export const CADDY_PATH = process.env.LABRUN_CADDY ?? '/usr/bin/caddy';
 const START_TIMEOUT_MS = 15_000;

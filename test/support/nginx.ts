@@ -6,7 +6,8 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import { freePort, startProxyProcess } from './proxy-process.ts';
+import { freePort } from './free-port.ts';
+import { startProxyProcess } from './proxy-process.ts';
 
 export const NGINX_PATH = process.env.LABRUN_NGINX ?? '/usr/sbin/nginx';
 const DOCS = path.resolve('docs/deploying.md');
