@@ -201,11 +201,6 @@ class DindSandbox implements Sandbox {
   /** One relay per network namespace, by the namespace's id (net:[inode]). */
   private readonly relays = new Map<string, Promise<NetnsRelay>>();
   private targetCache: { at: number; targets: Promise<PortTarget[]> } | undefined;
-  /**
-   * The terminals' exec streams, let go when the sandbox goes: an engine whose container was removed
-   * mid-exec does not always close a hijacked stream, which would keep the server process alive.
-   */
-  private readonly terminals = new Set<ExecTerminal>();
 
   constructor(
     private readonly ctx: DriverContext,
@@ -357,12 +352,8 @@ class DindSandbox implements Sandbox {
       rows: Math.max(1, Math.floor(rows)),
       signal: (sig) => void this.signalTerminalSession(token, sig).catch(() => {}),
     });
-    this.terminals.add(terminal);
-    terminal.onExit(() => {
-      this.terminals.delete(terminal);
-      // What the shell left running in its session (e.g. `sleep 1000 &`) goes when the shell ends.
-      void this.signalTerminalSession(token, 'SIGKILL').catch(() => {});
-    });
+    // What the shell left running in its session (e.g. `sleep 1000 &`) goes when the shell ends.
+    terminal.onExit(() => void this.signalTerminalSession(token, 'SIGKILL').catch(() => {}));
     return terminal;
   }
 
@@ -512,8 +503,6 @@ class DindSandbox implements Sandbox {
     for (const relay of this.relays.values()) void relay.then((r) => r.dispose(), () => {});
     this.relays.clear();
     this.agent.close();
-    for (const terminal of this.terminals) terminal.close();
-    this.terminals.clear();
     this.destroying ??= removeSandboxResources(this.ctx, this.id).catch((err: unknown) => {
       this.destroying = undefined; // let a later call retry
       throw err;

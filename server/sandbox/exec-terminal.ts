@@ -79,8 +79,8 @@ export class ExecTerminal implements PtyLike {
   /** Output taken in while paused: credited to the relay on resume. */
   #owed = 0;
   #exited = false;
-  /** close() came, perhaps before the exec had started: a stream that arrives after it is let go at once. */
-  #closed = false;
+  /** SIGKILL came, perhaps before the exec had started: a stream that arrives after it is let go at once. */
+  #killed = false;
 
   constructor(opts: ExecTerminalOptions) {
     this.#opts = opts;
@@ -139,16 +139,12 @@ export class ExecTerminal implements PtyLike {
     const sig = signal ?? 'SIGHUP';
     this.#opts.signal(sig);
     // Closing its stdin makes the relay hang up the shell's session, even when the signal could not be
-    // sent (the sandbox is going away). SIGKILL is the last word: let go of the stream as well, since
-    // an engine whose container was removed mid-exec may never close it, keeping the server alive.
+    // sent (the sandbox is going away). SIGKILL is the last word: let go of the stream as well.
     if (sig === 'SIGHUP') this.#stream?.end();
-    else if (sig === 'SIGKILL') this.close();
-  }
-
-  /** Lets go of the exec's stream (the relay then hangs up the shell); the exit is reported as usual. */
-  close(): void {
-    this.#closed = true;
-    this.#stream?.destroy();
+    else if (sig === 'SIGKILL') {
+      this.#killed = true;
+      this.#stream?.destroy();
+    }
   }
 
   async #start(): Promise<void> {
@@ -167,7 +163,7 @@ export class ExecTerminal implements PtyLike {
       this.#exec = exec;
       const stream = await startExec(exec, { stdin: true });
       this.#stream = stream;
-      if (this.#closed) {
+      if (this.#killed) {
         stream.destroy();
         await this.#ended();
         return;
