@@ -4,7 +4,8 @@ import Docker from 'dockerode';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SandboxError } from './sandbox.ts';
 import { dockerStatus, errorMessage, ignoreMissing } from './docker-errors.ts';
-import { demuxDockerFrames, lastLines } from './output.ts';
+import { demuxFrames } from './frame-demux.ts';
+import { lastLines } from './output.ts';
 import { sandboxSeccompProfile } from './seccomp.ts';
 
 export type PrivilegeMode = 'privileged' | 'caps';
@@ -94,7 +95,7 @@ export async function logTail(engine: Docker, containerId: string, lines = ERROR
   try {
     const raw: unknown = await engine.getContainer(containerId).logs({ stdout: true, stderr: true, tail: lines, follow: false });
     if (!Buffer.isBuffer(raw)) return '(no log output)';
-    const { stdout, stderr } = demuxDockerFrames(raw);
+    const { stdout, stderr } = demuxFrames(raw);
     return lastLines(`${stdout}\n${stderr}`, lines) || '(no log output)';
   } catch (err) {
     return `(could not read the log: ${errorMessage(err)})`;

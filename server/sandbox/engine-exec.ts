@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { ExecResult } from './sandbox.ts';
+import { demuxStream } from './frame-demux.ts';
 import { CappedCollector } from './output.ts';
 
 /** After the kill, how long to wait for the stream to close before abandoning it. */
@@ -69,8 +70,11 @@ export async function engineExec(container: Docker.Container, opts: EngineExecOp
   if (opts.stdin !== undefined) stream.end(opts.stdin);
   const stdout = new CappedCollector(opts.maxOutputBytes);
   const stderr = new CappedCollector(opts.maxOutputBytes);
-  // dockerode types its modem as any; demuxStream splits Docker's 8-byte-framed multiplexed stream.
-  container.modem.demuxStream(stream, stdout, stderr);
+  demuxStream(
+    stream,
+    (c) => stdout.write(c),
+    (c) => stderr.write(c),
+  );
 
   let timedOut = false;
   const ended = new Promise<void>((resolve) => {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { type Duplex, Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { startExec } from './engine-exec.ts';
+import { demuxStream } from './frame-demux.ts';
 import { CappedCollector } from './output.ts';
 import type { ExecResult } from './sandbox.ts';
 
@@ -131,7 +132,11 @@ export class ExecAgent {
     const startedAt = Date.now();
     const stdout = new LineSink((line) => this.onLine(line));
     const stderr = new CappedCollector(16 * 1024);
-    container.modem.demuxStream(stream, stdout, stderr);
+    demuxStream(
+      stream,
+      (c) => stdout.write(c),
+      (c) => stderr.write(c),
+    );
     const gone = (): void => {
       if (this.stream !== stream) return;
       this.stream = undefined;

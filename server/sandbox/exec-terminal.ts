@@ -6,11 +6,12 @@
 // pty and here. The engine's own TTY exec buffered ~1.3 MB there instead, which Ctrl-C under `yes`
 // had to wait out (250 ms in bench/terminal.ts).
 import { readFileSync } from 'node:fs';
-import { Writable, type Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import type { PtyLike } from '../terminal/pty.ts';
 import { startExec } from './engine-exec.ts';
+import { demuxStream } from './frame-demux.ts';
 
 const RELAY_SCRIPT = readFileSync(new URL('./pty-relay.pl', import.meta.url), 'utf8');
 /**
@@ -20,7 +21,6 @@ const RELAY_SCRIPT = readFileSync(new URL('./pty-relay.pl', import.meta.url), 'u
  * It is small next to the page's own window (FlowControl), which bounds what Ctrl-C waits for.
  */
 export const RELAY_WINDOW_BYTES = 128 * 1024;
-
 /** What the server sends the relay: keystrokes, a new size, credit for more output. */
 export type RelayFrameType = 'i' | 'r' | 'a';
 
@@ -169,14 +169,11 @@ export class ExecTerminal implements PtyLike {
         return;
       }
       // Without an engine TTY the stream is multiplexed: stdout is the pty, stderr the relay's own errors.
-      const sink = (onChunk: (chunk: Buffer) => void): Writable =>
-        new Writable({
-          write(chunk: Buffer, _enc, done) {
-            onChunk(chunk);
-            done();
-          },
-        });
-      o.container.modem.demuxStream(stream, sink((c) => this.#output(c)), sink((c) => this.#relayError(c)));
+      demuxStream(
+        stream,
+        (c) => this.#output(c),
+        (c) => this.#relayError(c),
+      );
       stream.once('close', () => void this.#ended());
       stream.once('end', () => void this.#ended());
       stream.once('error', () => void this.#ended());

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CappedCollector, demuxDockerFrames, lastLines } from '../../server/sandbox/output.ts';
+import { CappedCollector, lastLines } from '../../server/sandbox/output.ts';
 import { goldenKey } from '../../server/sandbox/golden.ts';
 
 function write(c: CappedCollector, chunks: string[]): Promise<void> {
@@ -22,22 +22,6 @@ test('a collector keeps exactly the cap and says it dropped the rest', async () 
   await write(c, ['abc', 'defgh', 'ij']);
   assert.equal(c.text(), 'abcde');
   assert.equal(c.truncated, true);
-});
-
-function frame(stream: 1 | 2, text: string): Buffer {
-  const payload = Buffer.from(text);
-  const header = Buffer.alloc(8);
-  header[0] = stream;
-  header.writeUInt32BE(payload.length, 4);
-  return Buffer.concat([header, payload]);
-}
-
-test('docker log frames split into stdout and stderr, a torn last frame kept as far as it goes', () => {
-  const whole = Buffer.concat([frame(1, 'out1\n'), frame(2, 'err1\n'), frame(1, 'out2\n')]);
-  assert.deepEqual(demuxDockerFrames(whole), { stdout: 'out1\nout2\n', stderr: 'err1\n' });
-  const torn = Buffer.concat([frame(1, 'a'), frame(2, 'bcdef').subarray(0, 10)]);
-  assert.deepEqual(demuxDockerFrames(torn), { stdout: 'a', stderr: 'bc' });
-  assert.deepEqual(demuxDockerFrames(Buffer.alloc(0)), { stdout: '', stderr: '' });
 });
 
 test('lastLines keeps the last non-empty lines', () => {
