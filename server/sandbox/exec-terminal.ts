@@ -21,6 +21,15 @@ const RELAY_SCRIPT = readFileSync(new URL('./pty-relay.pl', import.meta.url), 'u
  * It is small next to the page's own window (FlowControl), which bounds what Ctrl-C waits for.
  */
 export const RELAY_WINDOW_BYTES = 128 * 1024;
+/**
+ * Output taken in is credited back once this much is owed, not chunk by chunk: each credit is a write
+ * to the engine's socket that the engine copies on to the relay, and per chunk those writes were
+ * most of the time the server spent on terminal output (bench/terminal.ts, profiled under `yes` and `seq`).
+ * Below the window, so the relay never waits on credit the server is holding back: whatever it has
+ * sent beyond this much is on its way and, once here, tips the count over.
+ */
+export const RELAY_CREDIT_BATCH_BYTES = RELAY_WINDOW_BYTES / 4;
+
 /** What the server sends the relay: keystrokes, a new size, credit for more output. */
 export type RelayFrameType = 'i' | 'r' | 'a';
 
@@ -76,7 +85,7 @@ export class ExecTerminal implements PtyLike {
   #queued: Buffer[] = [];
   #size: { cols: number; rows: number };
   #paused = false;
-  /** Output taken in while paused: credited to the relay on resume. */
+  /** Output taken in and not yet credited: credited in batches, or all of it on resume. */
   #owed = 0;
   #exited = false;
   /** SIGKILL came, perhaps before the exec had started: a stream that arrives after it is let go at once. */
@@ -131,8 +140,8 @@ export class ExecTerminal implements PtyLike {
 
   #output(chunk: Buffer): void {
     for (const l of this.#data) l(chunk);
-    if (this.#paused) this.#owed += chunk.length;
-    else this.#credit(chunk.length);
+    this.#owed += chunk.length;
+    if (!this.#paused && this.#owed >= RELAY_CREDIT_BATCH_BYTES) this.#credit(this.#owed);
   }
 
   kill(signal?: string): void {
