@@ -15,6 +15,13 @@
 // renderer's rows change, i.e. when the echo is on screen. All stacks use xterm's DOM renderer. For
 // the lesson page the bench also counts, during each seq run, WebSocket frames and bytes, acks sent,
 // animation frames, and the longest wait for the next frame (a flow-control pause shows there).
+//
+// Chromium is driven over a bare DevTools pipe (bench/support/bare-browser.ts), not Playwright, whose
+// network tracking copies every WebSocket frame to the driver and would be measured as page work.
+// Every page, xterm alone included, settles for SETTLE_MS before it is timed, and the page's main
+// thread is read from the kernel's scheduler around each seq run: time on a CPU is the page's own
+// work, time waiting for one is the cores being busy with the shell's side on this same machine
+// (the server's own share of that is printed beside it).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -23,13 +30,13 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { build } from 'esbuild';
-import { chromium, type Page } from 'playwright-core';
 import { TERMINAL_OPTIONS } from '../client/terminal/terminal-options.ts';
 import { DindDriver } from '../server/sandbox/dind.ts';
 import { resourceName } from '../server/sandbox/naming.ts';
 import type { Sandbox } from '../server/sandbox/sandbox.ts';
 import { freePort } from '../test/support/free-port.ts';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, SANDBOX_ENGINE } from '../test/support/require.ts';
+import { CHROMIUM_PATH, SANDBOX_ENGINE } from '../test/support/require.ts';
+import { BareBrowser, type BarePage, type MainThreadTime } from './support/bare-browser.ts';
 import { reportUnmeasured, unmeasured } from './support/measure.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
@@ -60,6 +67,9 @@ const PAGE_GAP_GOAL = 0.1;
 const CTRL_C_GOAL_MS = 150;
 /** Bounded waits: a stuck stack is reported as such, never hangs the bench. */
 const STEP_TIMEOUT_MS = 60_000;
+const VIEWPORT = { width: 1200, height: 800 };
+/** Wait after a page is ready, before measuring: the browser starts processes of its own at first. */
+const SETTLE_MS = 1_000;
 
 /** Bytes bash's pty sends for `seq 1 N`: each line's digits plus CR LF (the tty's onlcr). */
 const seqBytes = (n: number): number => {
@@ -92,6 +102,8 @@ interface Result {
   notes: string[];
 }
 
+/** The unit of /proc's CPU times (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS_PER_S = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function percentile(sorted: number[], p: number): number {
@@ -104,6 +116,18 @@ async function rssMb(pid: number | undefined): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
   return kb ? Number(kb) / 1024 : NaN;
+}
+
+/** User and system CPU of a process so far, in ms; NaN when it cannot be read. */
+async function cpuMs(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const [utime = NaN, stime = NaN] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 13).map(Number);
+    return ((utime + stime) * 1000) / CLOCK_TICKS_PER_S;
+  } catch {
+    return NaN;
+  }
 }
 
 async function waitForHttp(url: string, child: ChildProcess, what: string): Promise<void> {
@@ -231,17 +255,34 @@ interface Grid {
   rows: number;
 }
 
-async function measureXtermOnly(x: XtermOnly, grid: Grid): Promise<number> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+/** One run of xterm alone: ms until rendered, and what the page's main thread did meanwhile. */
+interface XtermOnlyRun {
+  ms: number;
+  main?: MainThreadTime;
+}
+
+async function measureXtermOnly(x: XtermOnly, grid: Grid): Promise<XtermOnlyRun> {
+  const browser = await BareBrowser.launch();
   try {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
-    await page.setContent(`<style>${x.css} html, body { margin: 0; height: 100%; } #term { height: 100%; }</style><div id="term"></div>`);
-    await page.addScriptTag({ content: x.js });
+    const page = await browser.newPage(VIEWPORT);
+    const html = `<style>${x.css} html, body { margin: 0; height: 100%; } #term { height: 100%; }</style><div id="term"></div>`;
+    await page.evaluate(`document.open(); document.write(${JSON.stringify(html)}); document.close()`);
+    await page.evaluate(x.js);
+    await page.evaluate(`window.xtermOnlyPrepare(${SEQ_N})`);
+    // The same settling the lesson page gets (it loads, shows a prompt, then waits): right after launch
+    // the browser is still starting its own processes, which would slow this side instead.
+    await sleep(SETTLE_MS);
     const options = { ...grid.options, cols: grid.cols, rows: grid.rows };
-    return num(await page.evaluate(`window.xtermOnly(${SEQ_N}, ${XTERM_ONLY_CHUNK}, ${JSON.stringify(options)})`));
+    const before = browser.rendererMainThread();
+    const ms = num(await page.evaluate(`window.xtermOnly(${XTERM_ONLY_CHUNK}, ${JSON.stringify(options)})`));
+    return { ms, main: mainThreadSince(before, browser.rendererMainThread()) };
   } finally {
     await browser.close();
   }
+}
+
+function mainThreadSince(before: MainThreadTime | undefined, after: MainThreadTime | undefined): MainThreadTime | undefined {
+  return before && after ? { ranMs: after.ranMs - before.ranMs, waitedMs: after.waitedMs - before.waitedMs } : undefined;
 }
 
 async function ensureWetty(): Promise<void> {
@@ -419,14 +460,22 @@ interface SeqRun {
   idleMs?: number;
   /** From typing the command to its first frame (the echo of the typed line). */
   firstMs?: number;
+  /** The page's main thread meanwhile, from the kernel's scheduler. */
+  main?: MainThreadTime;
+  /** CPU the server process used meanwhile, all its threads (at the kernel's 10 ms tick). */
+  serverCpuMs?: number;
 }
 
 const ECHO_PER_ROUND = Math.ceil(ECHO_SAMPLES / SEQ_RUNS);
 
-async function measureRound(page: Page): Promise<{ echo: number[]; seq: SeqRun }> {
+async function measureRound(page: BarePage, browser: BareBrowser, serverPid: number | undefined): Promise<{ echo: number[]; seq: SeqRun }> {
   const echo = nums(await page.evaluate(`window.__bench.echo(${ECHO_PER_ROUND}, 5000)`));
+  const before = browser.rendererMainThread();
+  const serverBefore = await cpuMs(serverPid);
   const raw = await page.evaluate(`window.__bench.seq(${SEQ_N}, ${STEP_TIMEOUT_MS})`);
-  const seq = (typeof raw === 'object' && raw ? raw : { ms: NaN, animationFrames: NaN }) as SeqRun;
+  const main = mainThreadSince(before, browser.rendererMainThread());
+  const serverCpuMs = (await cpuMs(serverPid)) - serverBefore;
+  const seq = { ...((typeof raw === 'object' && raw ? raw : { ms: NaN, animationFrames: NaN }) as SeqRun), main, serverCpuMs };
   return { echo, seq };
 }
 
@@ -446,7 +495,7 @@ interface YesResult {
 
 const NO_YES: YesResult = { before: NaN, growth: NaN, end: NaN, ctrlC: [] };
 
-async function ctrlCUnderYes(page: Page, runMs: number, during?: () => Promise<void>): Promise<CtrlCRun> {
+async function ctrlCUnderYes(page: BarePage, runMs: number, during?: () => Promise<void>): Promise<CtrlCRun> {
   await page.evaluate(`window.__bench.type('yes\\r')`);
   const until = Date.now() + runMs;
   while (Date.now() < until) await (during ? during() : sleep(250));
@@ -459,7 +508,7 @@ async function ctrlCUnderYes(page: Page, runMs: number, during?: () => Promise<v
 }
 
 /** yes for YES_SECONDS while the server's RSS is sampled, then CTRL_C_RUNS - 1 shorter runs: Ctrl-C varies run to run. */
-async function measureYes(page: Page, pid: number | undefined): Promise<YesResult> {
+async function measureYes(page: BarePage, pid: number | undefined): Promise<YesResult> {
   await sleep(1_000);
   const before = await rssMb(pid);
   let peak = before;
@@ -475,24 +524,23 @@ async function measureYes(page: Page, pid: number | undefined): Promise<YesResul
 }
 
 /** Opens a fresh page (for labrun, a new connection to the same shell) for one phase, so a stall cannot spoil the next. */
-async function withPage<T>(target: Target, fn: (page: Page) => Promise<T>): Promise<T> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+async function withPage<T>(target: Target, fn: (page: BarePage, browser: BareBrowser) => Promise<T>): Promise<T> {
+  const browser = await BareBrowser.launch();
   try {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
-    await page.addInitScript(SOCKET_PROBE);
-    await page.goto(target.url, { timeout: STEP_TIMEOUT_MS });
-    await page.waitForSelector('.xterm-rows', { timeout: STEP_TIMEOUT_MS });
+    const page = await browser.newPage({ ...VIEWPORT, initScript: SOCKET_PROBE });
+    await page.goto(target.url);
+    await page.waitForSelector('.xterm-rows', STEP_TIMEOUT_MS);
     await page.evaluate(PAGE_SCRIPT);
     await page.evaluate(`window.__bench.plainPrompt(${STEP_TIMEOUT_MS})`);
-    await sleep(500); // let the shell settle after the prompt
-    return await fn(page);
+    await sleep(SETTLE_MS); // let the shell and the browser settle after the prompt
+    return await fn(page, browser);
   } finally {
     await browser.close();
   }
 }
 
 /** Runs one phase on a fresh page; a failure becomes a note on the result instead of ending the bench. */
-async function attempt<T>(target: Target, notes: string[], what: string, fn: (page: Page) => Promise<T>): Promise<T | undefined> {
+async function attempt<T>(target: Target, notes: string[], what: string, fn: (page: BarePage, browser: BareBrowser) => Promise<T>): Promise<T | undefined> {
   try {
     return await withPage(target, fn);
   } catch (err) {
@@ -526,6 +574,10 @@ function summarize(s: Stack): Result {
     rssEndMb: s.rss.end,
     notes: s.notes,
   };
+}
+
+function describeMain(main: MainThreadTime | undefined): string {
+  return main ? `, main thread on a CPU ${Math.round(main.ranMs)} ms and waiting for one ${Math.round(main.waitedMs)} ms` : '';
 }
 
 function stop(child: ChildProcess | undefined): void {
@@ -569,25 +621,25 @@ async function main(): Promise<void> {
     const grid = product ? await attempt(product.target, product.notes, 'grid', (page) => page.evaluate(`window.__bench.grid(${STEP_TIMEOUT_MS})`)) : undefined;
     const ourGrid: Grid | undefined = grid && typeof grid === 'object' && 'cols' in grid && 'rows' in grid ? { options: { ...TERMINAL_OPTIONS }, cols: num(grid.cols), rows: num(grid.rows) } : undefined;
     const xtermOnly = await buildXtermOnly();
-    const xtermOnlyMs = new Map<string, number[]>(xtermOnly.map((x) => [x.version, []]));
+    const xtermOnlyRuns = new Map<string, XtermOnlyRun[]>(xtermOnly.map((x) => [x.version, []]));
 
     for (let round = 1; round <= SEQ_RUNS; round++) {
       for (const s of stacks) {
         // A failed run stays in place as NaN, so rounds still pair up across stacks.
-        const r = await attempt(s.target, s.notes, `round ${round}`, measureRound);
+        const r = await attempt(s.target, s.notes, `round ${round}`, (page, browser) => measureRound(page, browser, s.target.server.pid));
         s.echo.push(...(r?.echo ?? []));
         s.seq.push(r?.seq ?? NO_RUN);
       }
       for (const x of xtermOnly) {
         // wetty's xterm with its own options on the full page; ours as the lesson page renders it.
         const xGrid = x.version === LABRUN_XTERM ? ourGrid : { options: { fontSize: 14 }, cols: 80, rows: 24 };
-        if (x.version === WETTY_XTERM || xGrid) xtermOnlyMs.get(x.version)?.push(await measureXtermOnly(x, xGrid ?? { options: {}, cols: 80, rows: 24 }));
+        if (x.version === WETTY_XTERM || xGrid) xtermOnlyRuns.get(x.version)?.push(await measureXtermOnly(x, xGrid ?? { options: {}, cols: 80, rows: 24 }));
       }
     }
     for (const s of stacks) {
       s.rss = (await attempt(s.target, s.notes, 'yes', (page) => measureYes(page, s.target.server.pid))) ?? s.rss;
     }
-    report(stacks, failed, xtermOnlyMs, ourGrid);
+    report(stacks, failed, xtermOnlyRuns, ourGrid);
   } finally {
     for (const s of stacks) {
       await stopAndWait(s.target.server);
@@ -596,7 +648,7 @@ async function main(): Promise<void> {
   }
 }
 
-function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyMs: Map<string, number[]>, grid: Grid | undefined): void {
+function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyRuns: Map<string, XtermOnlyRun[]>, grid: Grid | undefined): void {
   const results = new Map<string, Result | string>(failed);
   for (const s of stacks) results.set(s.target.name, summarize(s));
   const fmt = (r: Result | string | undefined, pick: (r: Result) => number, digits = 1): string =>
@@ -631,12 +683,13 @@ function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyMs: Map<s
   for (const [i, run] of (product?.seq ?? []).entries()) {
     if (!Number.isFinite(run.ms)) continue;
     console.log(
-      `labrun page, seq run ${i + 1}: ${Math.round(run.ms)} ms, ${run.frames ?? '?'} frames (${(((run.bytes ?? 0) / (run.frames || 1)) / 1024).toFixed(0)} KiB avg), ${run.acks ?? '?'} acks, ${run.animationFrames} animation frames (${((run.animationFrames * 1000) / run.ms).toFixed(0)} fps), first frame after ${Math.round(run.firstMs ?? NaN)} ms, longest wait for a frame ${Math.round(run.maxGapMs ?? NaN)} ms, main thread idle ${Math.round(run.idleMs ?? NaN)} ms`,
+      `labrun page, seq run ${i + 1}: ${Math.round(run.ms)} ms, ${run.frames ?? '?'} frames (${(((run.bytes ?? 0) / (run.frames || 1)) / 1024).toFixed(0)} KiB avg), ${run.acks ?? '?'} acks, ${run.animationFrames} animation frames (${((run.animationFrames * 1000) / run.ms).toFixed(0)} fps), first frame after ${Math.round(run.firstMs ?? NaN)} ms, longest wait for a frame ${Math.round(run.maxGapMs ?? NaN)} ms, main thread idle ${Math.round(run.idleMs ?? NaN)} ms${describeMain(run.main)}; the server meanwhile ${Math.round(run.serverCpuMs ?? NaN)} ms of CPU`,
     );
   }
-  for (const [version, runs] of xtermOnlyMs) {
+  for (const [version, runs] of xtermOnlyRuns) {
     const how = version === LABRUN_XTERM && grid ? `the lesson page's options, ${grid.cols}×${grid.rows}` : "wetty's options, 80×24";
-    console.log(`${version} alone, same bytes in ${XTERM_ONLY_CHUNK / 1024} KiB writes, no network, ${how}: median ${median(runs).toFixed(0)} ms (runs ${runs.map(Math.round).join('/')})`);
+    const each = runs.map((r) => `${Math.round(r.ms)}${describeMain(r.main)}`).join('; ');
+    console.log(`${version} alone, same bytes in ${XTERM_ONLY_CHUNK / 1024} KiB writes, no network, ${how}: median ${median(runs.map((r) => r.ms)).toFixed(0)} ms (runs: ${each})`);
   }
 
   const pick = (name: string): Result | undefined => {
@@ -667,11 +720,24 @@ function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyMs: Map<s
     l && w && Number.isFinite(l.mbPerS + w.mbPerS) ? l.mbPerS >= w.mbPerS : undefined,
     `labrun ${l?.mbPerS.toFixed(2)} MB/s, wetty ${w?.mbPerS.toFixed(2)} MB/s, medians of ${SEQ_RUNS} interleaved runs${why}`,
   );
-  const alone = median(xtermOnlyMs.get(LABRUN_XTERM) ?? []);
+  const aloneRuns = xtermOnlyRuns.get(LABRUN_XTERM) ?? [];
+  const alone = median(aloneRuns.map((r) => r.ms));
+  const pct = (a: number, b: number): string => `${a >= b ? '+' : ''}${(((a - b) / b) * 100).toFixed(0)}%`;
   verdict(
     `seq in the lesson page within ${PAGE_GAP_GOAL * 100}% of xterm alone on the same bytes`,
     l && Number.isFinite(l.seqMs + alone) ? l.seqMs <= alone * (1 + PAGE_GAP_GOAL) : undefined,
-    `page ${l?.seqMs.toFixed(0)} ms, xterm alone ${alone.toFixed(0)} ms: ${l ? `${(((l.seqMs - alone) / alone) * 100).toFixed(0)}%` : '?'}`,
+    `page ${l?.seqMs.toFixed(0)} ms, xterm alone ${alone.toFixed(0)} ms: ${l ? pct(l.seqMs, alone) : '?'}`,
+  );
+  // Where a gap comes from: the page's own work (its main thread on a CPU) against the time it was
+  // ready to run while the shell's side (sandbox, engine, server, the browser's network) held the cores.
+  const pageRan = median(ls.flatMap((r) => (r.main ? [r.main.ranMs] : [])));
+  const pageWaited = median(ls.flatMap((r) => (r.main ? [r.main.waitedMs] : [])));
+  const aloneRan = median(aloneRuns.flatMap((r) => (r.main ? [r.main.ranMs] : [])));
+  const aloneWaited = median(aloneRuns.flatMap((r) => (r.main ? [r.main.waitedMs] : [])));
+  verdict(
+    `the lesson page's own work for seq within ${PAGE_GAP_GOAL * 100}% of xterm alone's (main thread on a CPU)`,
+    Number.isFinite(pageRan + aloneRan) ? pageRan <= aloneRan * (1 + PAGE_GAP_GOAL) : undefined,
+    `page ${pageRan.toFixed(0)} ms, xterm alone ${aloneRan.toFixed(0)} ms: ${pct(pageRan, aloneRan)}; waiting for a CPU meanwhile: page ${pageWaited.toFixed(0)} ms, xterm alone ${aloneWaited.toFixed(0)} ms`,
   );
   verdict(`Ctrl-C under yes back at the prompt ≤ ${CTRL_C_GOAL_MS} ms`, l && Number.isFinite(l.ctrlCMs) ? l.ctrlCMs <= CTRL_C_GOAL_MS : undefined, `labrun ${l?.ctrlCMs.toFixed(0)} ms, wetty ${w?.ctrlCMs.toFixed(0)} ms`);
   verdict('server RSS growth under yes < 20 MB', l && Number.isFinite(l.rssGrowthMb) ? l.rssGrowthMb < 20 : undefined, `labrun ${l?.rssGrowthMb.toFixed(1)} MB`);
