@@ -54,7 +54,31 @@ const execInspectSchema = z.object({
   Pid: z.number(),
 });
 
+/** Before the one retry of a command the runtime could not start. */
+const START_RETRY_DELAY_MS = 100;
+
+/**
+ * The runtime could not set the process up, so the command never ran: the engine writes its error into
+ * the stream in place of output. Seen under load as runc's init dying early ("read init-p: connection
+ * reset by peer"), which made a check report a wrong verdict. A program that is missing or not
+ * executable fails the same way every time and is not retried.
+ */
+export function runtimeCouldNotStart(r: ExecResult): boolean {
+  if (r.exitCode === 0 || r.timedOut) return false;
+  const text = `${r.stdout}${r.stderr}`.trimStart();
+  return text.startsWith('OCI runtime exec failed') && !/not found|no such file|permission denied|not a directory/i.test(text);
+}
+
+/** Runs a command with the Engine API; one that the runtime could not start is tried once more. */
 export async function engineExec(container: Docker.Container, opts: EngineExecOptions): Promise<ExecResult> {
+  const first = await engineExecOnce(container, opts);
+  if (!runtimeCouldNotStart(first)) return first;
+  await sleep(START_RETRY_DELAY_MS);
+  const second = await engineExecOnce(container, opts);
+  return { ...second, durationMs: first.durationMs + START_RETRY_DELAY_MS + second.durationMs };
+}
+
+async function engineExecOnce(container: Docker.Container, opts: EngineExecOptions): Promise<ExecResult> {
   const started = Date.now();
   const exec = await container.exec({
     Cmd: opts.argv,
