@@ -70,11 +70,6 @@ export class BareBrowser {
     return browser;
   }
 
-  /** The browser process, for finding its renderers. */
-  get pid(): number | undefined {
-    return this.#child.pid;
-  }
-
   call(method: string, params: Record<string, unknown> = {}, sessionId?: string): Promise<Record<string, unknown>> {
     if (this.#closed) return Promise.reject(new Error(`Chromium is gone (calling ${method})`));
     const id = this.#nextId++;
