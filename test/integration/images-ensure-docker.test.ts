@@ -4,7 +4,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SANDBOX_IMAGE, ensureImages } from '../../server/images/ensure-images.ts';
@@ -19,8 +20,8 @@ const DIND_FLAGS = [
   '--security-opt', 'systempaths=unconfined',
 ];
 
-function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env, timeout: 180_000 });
+function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, cwd?: string) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env, cwd, timeout: 180_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -47,8 +48,15 @@ test('ensure-docker.sh tells a non-root user what to install', (t) => {
     t.skip('needs root and runuser to act as an unprivileged user');
     return;
   }
+  // A copy nobody can read: the checkout may sit below a directory only root may enter (mktemp -d's 0700).
+  const dir = mkdtempSync(path.join(tmpdir(), 'labrun-ensure-docker-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  chmodSync(dir, 0o755);
+  const script = path.join(dir, 'ensure-docker.sh');
+  copyFileSync(SCRIPT, script);
+  chmodSync(script, 0o644);
   // nobody cannot use the root-owned engine socket, so for nobody no engine answers.
-  const r = sh('runuser', ['-u', 'nobody', '--', 'bash', SCRIPT], { ...process.env, DOCKER_HOST: '' });
+  const r = sh('runuser', ['-u', 'nobody', '--', 'bash', script], { ...process.env, DOCKER_HOST: '' }, dir);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /not running as root/);
   assert.match(r.stderr, /apt-get install docker\.io docker-compose debootstrap/);
