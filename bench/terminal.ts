@@ -21,7 +21,8 @@
 // Every page, xterm alone included, settles for SETTLE_MS before it is timed, and the page's main
 // thread is read from the kernel's scheduler around each seq run: time on a CPU is the page's own
 // work, time waiting for one is the cores being busy with the shell's side on this same machine
-// (the server's own share of that is printed beside it).
+// (the server's own share of that is printed beside it, and the whole machine's CPU by program,
+// bench/support/host-cpu.ts, says which programs held the cores).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -37,6 +38,7 @@ import type { Sandbox } from '../server/sandbox/sandbox.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { CHROMIUM_PATH, SANDBOX_ENGINE } from '../test/support/require.ts';
 import { BareBrowser, type BarePage, type MainThreadTime } from './support/bare-browser.ts';
+import { describeHostCpu, hostCpuSince, hostCpuSnapshot, type HostCpuSpan } from './support/host-cpu.ts';
 import { reportUnmeasured, unmeasured } from './support/measure.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
@@ -259,6 +261,7 @@ interface Grid {
 interface XtermOnlyRun {
   ms: number;
   main?: MainThreadTime;
+  host?: HostCpuSpan;
 }
 
 async function measureXtermOnly(x: XtermOnly, grid: Grid): Promise<XtermOnlyRun> {
@@ -273,9 +276,11 @@ async function measureXtermOnly(x: XtermOnly, grid: Grid): Promise<XtermOnlyRun>
     // the browser is still starting its own processes, which would slow this side instead.
     await sleep(SETTLE_MS);
     const options = { ...grid.options, cols: grid.cols, rows: grid.rows };
+    const hostBefore = await hostCpuSnapshot();
     const before = browser.rendererMainThread();
     const ms = num(await page.evaluate(`window.xtermOnly(${XTERM_ONLY_CHUNK}, ${JSON.stringify(options)})`));
-    return { ms, main: mainThreadSince(before, browser.rendererMainThread()) };
+    const main = mainThreadSince(before, browser.rendererMainThread());
+    return { ms, main, host: hostCpuSince(hostBefore, await hostCpuSnapshot()) };
   } finally {
     await browser.close();
   }
@@ -464,18 +469,22 @@ interface SeqRun {
   main?: MainThreadTime;
   /** CPU the server process used meanwhile, all its threads (at the kernel's 10 ms tick). */
   serverCpuMs?: number;
+  /** The whole machine meanwhile, by program. */
+  host?: HostCpuSpan;
 }
 
 const ECHO_PER_ROUND = Math.ceil(ECHO_SAMPLES / SEQ_RUNS);
 
 async function measureRound(page: BarePage, browser: BareBrowser, serverPid: number | undefined): Promise<{ echo: number[]; seq: SeqRun }> {
   const echo = nums(await page.evaluate(`window.__bench.echo(${ECHO_PER_ROUND}, 5000)`));
+  const hostBefore = await hostCpuSnapshot();
   const before = browser.rendererMainThread();
   const serverBefore = await cpuMs(serverPid);
   const raw = await page.evaluate(`window.__bench.seq(${SEQ_N}, ${STEP_TIMEOUT_MS})`);
   const main = mainThreadSince(before, browser.rendererMainThread());
   const serverCpuMs = (await cpuMs(serverPid)) - serverBefore;
-  const seq = { ...((typeof raw === 'object' && raw ? raw : { ms: NaN, animationFrames: NaN }) as SeqRun), main, serverCpuMs };
+  const host = hostCpuSince(hostBefore, await hostCpuSnapshot());
+  const seq = { ...((typeof raw === 'object' && raw ? raw : { ms: NaN, animationFrames: NaN }) as SeqRun), main, serverCpuMs, host };
   return { echo, seq };
 }
 
@@ -683,12 +692,12 @@ function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyRuns: Map
   for (const [i, run] of (product?.seq ?? []).entries()) {
     if (!Number.isFinite(run.ms)) continue;
     console.log(
-      `labrun page, seq run ${i + 1}: ${Math.round(run.ms)} ms, ${run.frames ?? '?'} frames (${(((run.bytes ?? 0) / (run.frames || 1)) / 1024).toFixed(0)} KiB avg), ${run.acks ?? '?'} acks, ${run.animationFrames} animation frames (${((run.animationFrames * 1000) / run.ms).toFixed(0)} fps), first frame after ${Math.round(run.firstMs ?? NaN)} ms, longest wait for a frame ${Math.round(run.maxGapMs ?? NaN)} ms, main thread idle ${Math.round(run.idleMs ?? NaN)} ms${describeMain(run.main)}; the server meanwhile ${Math.round(run.serverCpuMs ?? NaN)} ms of CPU`,
+      `labrun page, seq run ${i + 1}: ${Math.round(run.ms)} ms, ${run.frames ?? '?'} frames (${(((run.bytes ?? 0) / (run.frames || 1)) / 1024).toFixed(0)} KiB avg), ${run.acks ?? '?'} acks, ${run.animationFrames} animation frames (${((run.animationFrames * 1000) / run.ms).toFixed(0)} fps), first frame after ${Math.round(run.firstMs ?? NaN)} ms, longest wait for a frame ${Math.round(run.maxGapMs ?? NaN)} ms, main thread idle ${Math.round(run.idleMs ?? NaN)} ms${describeMain(run.main)}; the server meanwhile ${Math.round(run.serverCpuMs ?? NaN)} ms of CPU${run.host ? `; ${describeHostCpu(run.host)}` : ''}`,
     );
   }
   for (const [version, runs] of xtermOnlyRuns) {
     const how = version === LABRUN_XTERM && grid ? `the lesson page's options, ${grid.cols}×${grid.rows}` : "wetty's options, 80×24";
-    const each = runs.map((r) => `${Math.round(r.ms)}${describeMain(r.main)}`).join('; ');
+    const each = runs.map((r) => `${Math.round(r.ms)}${describeMain(r.main)}${r.host ? `, ${describeHostCpu(r.host, 4)}` : ''}`).join('; ');
     console.log(`${version} alone, same bytes in ${XTERM_ONLY_CHUNK / 1024} KiB writes, no network, ${how}: median ${median(runs.map((r) => r.ms)).toFixed(0)} ms (runs: ${each})`);
   }
 
@@ -723,10 +732,13 @@ function report(stacks: Stack[], failed: Map<string, string>, xtermOnlyRuns: Map
   const aloneRuns = xtermOnlyRuns.get(LABRUN_XTERM) ?? [];
   const alone = median(aloneRuns.map((r) => r.ms));
   const pct = (a: number, b: number): string => `${a >= b ? '+' : ''}${(((a - b) / b) * 100).toFixed(0)}%`;
+  // Paired by round as well: single runs of either vary by ±30% on a loaded machine, the medians less.
+  const pagePairs = ls.map((r, i) => [r.ms, aloneRuns[i]?.ms ?? NaN] as const).filter(([a, b]) => Number.isFinite(a + b));
+  const pageWithin = pagePairs.filter(([a, b]) => a <= b * (1 + PAGE_GAP_GOAL)).length;
   verdict(
     `seq in the lesson page within ${PAGE_GAP_GOAL * 100}% of xterm alone on the same bytes`,
     l && Number.isFinite(l.seqMs + alone) ? l.seqMs <= alone * (1 + PAGE_GAP_GOAL) : undefined,
-    `page ${l?.seqMs.toFixed(0)} ms, xterm alone ${alone.toFixed(0)} ms: ${l ? pct(l.seqMs, alone) : '?'}`,
+    `medians: page ${l?.seqMs.toFixed(0)} ms, xterm alone ${alone.toFixed(0)} ms: ${l ? pct(l.seqMs, alone) : '?'}; within it in ${pageWithin} of ${pagePairs.length} rounds`,
   );
   // Where a gap comes from: the page's own work (its main thread on a CPU) against the time it was
   // ready to run while the shell's side (sandbox, engine, server, the browser's network) held the cores.
