@@ -38,7 +38,7 @@ import type { Sandbox } from '../server/sandbox/sandbox.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { CHROMIUM_PATH, SANDBOX_ENGINE } from '../test/support/require.ts';
 import { BareBrowser, type BarePage, type MainThreadTime } from './support/bare-browser.ts';
-import { describeHostCpu, hostCpuSince, hostCpuSnapshot, type HostCpuSpan } from './support/host-cpu.ts';
+import { describeHostCpu, hostCpuSince, hostCpuSnapshot, processCpuMs, type HostCpuSpan } from './support/host-cpu.ts';
 import { reportUnmeasured, unmeasured } from './support/measure.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
@@ -104,8 +104,6 @@ interface Result {
   notes: string[];
 }
 
-/** The unit of /proc's CPU times (USER_HZ, 100 on Linux). */
-const CLOCK_TICKS_PER_S = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function percentile(sorted: number[], p: number): number {
@@ -118,18 +116,6 @@ async function rssMb(pid: number | undefined): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
   return kb ? Number(kb) / 1024 : NaN;
-}
-
-/** User and system CPU of a process so far, in ms; NaN when it cannot be read. */
-async function cpuMs(pid: number | undefined): Promise<number> {
-  if (pid === undefined) return NaN;
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const [utime = NaN, stime = NaN] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 13).map(Number);
-    return ((utime + stime) * 1000) / CLOCK_TICKS_PER_S;
-  } catch {
-    return NaN;
-  }
 }
 
 async function waitForHttp(url: string, child: ChildProcess, what: string): Promise<void> {
@@ -479,10 +465,10 @@ async function measureRound(page: BarePage, browser: BareBrowser, serverPid: num
   const echo = nums(await page.evaluate(`window.__bench.echo(${ECHO_PER_ROUND}, 5000)`));
   const hostBefore = await hostCpuSnapshot();
   const before = browser.rendererMainThread();
-  const serverBefore = await cpuMs(serverPid);
+  const serverBefore = await processCpuMs(serverPid);
   const raw = await page.evaluate(`window.__bench.seq(${SEQ_N}, ${STEP_TIMEOUT_MS})`);
   const main = mainThreadSince(before, browser.rendererMainThread());
-  const serverCpuMs = (await cpuMs(serverPid)) - serverBefore;
+  const serverCpuMs = (await processCpuMs(serverPid)) - serverBefore;
   const host = hostCpuSince(hostBefore, await hostCpuSnapshot());
   const seq = { ...((typeof raw === 'object' && raw ? raw : { ms: NaN, animationFrames: NaN }) as SeqRun), main, serverCpuMs, host };
   return { echo, seq };

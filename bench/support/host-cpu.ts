@@ -21,18 +21,35 @@ export interface HostCpuSpan {
   byProgram: Array<[string, number]>;
 }
 
+/** A process's name and CPU ticks so far from /proc/<pid>/stat: its own, and its reaped children's. */
+async function readProcessStat(pid: number | string): Promise<{ comm: string; ownTicks: number; childTicks: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+  // utime, stime, cutime, cstime (fields 14-17 of proc(5)).
+  const [utime = NaN, stime = NaN, cutime = NaN, cstime = NaN] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 15).map(Number);
+  return { comm, ownTicks: utime + stime, childTicks: cutime + cstime };
+}
+
+const ticksToMs = (ticks: number): number => (ticks * 1000) / CLOCK_TICKS_PER_S;
+
+/** User and system CPU of one process so far (all its threads), in ms; NaN when it cannot be read. */
+export async function processCpuMs(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return NaN;
+  try {
+    return ticksToMs((await readProcessStat(pid)).ownTicks);
+  } catch {
+    return NaN;
+  }
+}
+
 export async function hostCpuSnapshot(): Promise<HostCpuSnapshot> {
   const processes = new Map<number, [string, number]>();
   const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name));
   await Promise.all(
     pids.map(async (pid) => {
       try {
-        const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        // utime, stime, cutime, cstime (fields 14-17 of proc(5)).
-        const ticks = fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0);
-        processes.set(Number(pid), [comm, ticks]);
+        const { comm, ownTicks, childTicks } = await readProcessStat(pid);
+        processes.set(Number(pid), [comm, ownTicks + childTicks]);
       } catch {
         // Gone between the listing and the read.
       }
@@ -58,11 +75,10 @@ export function hostCpuSince(before: HostCpuSnapshot, after: HostCpuSnapshot): H
     const name = programOf(comm);
     totals.set(name, (totals.get(name) ?? 0) + used);
   }
-  const ms = (ticks: number): number => (ticks * 1000) / CLOCK_TICKS_PER_S;
   return {
-    busyMs: ms(after.busyTicks - before.busyTicks),
-    idleMs: ms(after.idleTicks - before.idleTicks),
-    byProgram: [...totals].map(([name, ticks]): [string, number] => [name, ms(ticks)]).sort((a, b) => b[1] - a[1]),
+    busyMs: ticksToMs(after.busyTicks - before.busyTicks),
+    idleMs: ticksToMs(after.idleTicks - before.idleTicks),
+    byProgram: [...totals].map(([name, ticks]): [string, number] => [name, ticksToMs(ticks)]).sort((a, b) => b[1] - a[1]),
   };
 }
 
