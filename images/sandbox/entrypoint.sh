@@ -62,16 +62,11 @@ fi
 # alive in this fresh PID namespace, and dockerd refuses to start while they exist.
 rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
 
-# dockerd starting its own containerd dials it before containerd has made its socket, then waits a
-# second to retry (measured: 1.0 of 1.6 s to ready). Start containerd first, where dockerd would.
-mkdir -p /run/docker/containerd
-containerd --root /var/lib/docker/containerd/daemon --state /run/docker/containerd/daemon \
-  --address /run/docker/containerd/containerd.sock &
-for _ in $(seq 1 250); do [ -S /run/docker/containerd/containerd.sock ] && break; sleep 0.02; done
-args+=(--containerd=/run/docker/containerd/containerd.sock)
-
 # Trusted sandboxes, first start only: seed the daemon's state from the golden copy the driver
 # bind-mounts (images already loaded). Isolated sandboxes get theirs as a copy of a disk image instead.
+# Before containerd starts: the copy holds containerd's metadata database, and overwriting it under a
+# running containerd replaces the file it has open and mapped into memory, and dockerd at times
+# never came up.
 if [ -d /labrun/golden ] && [ ! -e /var/lib/docker/.labrun-seeded ]; then
   cp -a /labrun/golden/. /var/lib/docker/
   touch /var/lib/docker/.labrun-seeded
@@ -79,6 +74,14 @@ fi
 # The golden copy is shared by every sandbox: once seeded, take it out of the learner's reach (root
 # here could remount it read-write and poison the next learners' images).
 if mountpoint -q /labrun/golden; then umount /labrun/golden; fi
+
+# dockerd starting its own containerd dials it before containerd has made its socket, then waits a
+# second to retry (measured: 1.0 of 1.6 s to ready). Start containerd first, where dockerd would,
+# with the settings dockerd would give it (containerd.toml), not the distribution's.
+mkdir -p /run/docker/containerd
+containerd --config /etc/labrun/containerd.toml &
+for _ in $(seq 1 250); do [ -S /run/docker/containerd/containerd.sock ] && break; sleep 0.02; done
+args+=(--containerd=/run/docker/containerd/containerd.sock)
 
 # The host reaches the inner Engine API through a socket in a folder it bind-mounts here.
 if [ -d /run/labrun ]; then

@@ -111,3 +111,19 @@ test('the golden image state shared by all sandboxes is unmounted once a sandbox
     assert.equal((await ok(sb, { argv: ['docker', 'image', 'ls', '-q', 'nginx:latest'] })).stdout.trim().length > 0, true);
   }
 });
+
+test("each sandbox's containerd starts after its golden copy is in place, with dockerd's settings, not the distribution's", async (t) => {
+  if (!requireDocker(t)) return;
+  for (const sb of await getPair()) {
+    // The copy overwrites containerd's metadata database: copied under a running containerd, it
+    // replaced the database containerd had open and mapped, and the sandbox's dockerd at times never came up.
+    const seeded = await ok(sb, { argv: ['stat', '-c', '%.9Y', '/var/lib/docker/.labrun-seeded'] });
+    const logs = (await host.getContainer(resourceName(sb.id)).logs({ stdout: true, stderr: true, follow: false })).toString('latin1');
+    const started = /time="([^"]+)" level=info msg="starting containerd"/.exec(logs)?.[1];
+    assert.ok(started, `no containerd start in the logs of ${sb.id}`);
+    assert.ok(Number(seeded.stdout) * 1000 <= Date.parse(started), `${sb.id}: golden copy finished at ${seeded.stdout.trim()}, after containerd started at ${started}`);
+    const plugins = await ok(sb, { argv: ['ctr', '--address', '/run/docker/containerd/containerd.sock', 'plugins', 'ls'] });
+    assert.match(plugins.stdout, /io\.containerd\.metadata\.v1\s+bolt\s/);
+    assert.doesNotMatch(plugins.stdout, /io\.containerd\.grpc\.v1\s+cri\s/, `${sb.id}'s containerd runs the Kubernetes CRI service`);
+  }
+});
