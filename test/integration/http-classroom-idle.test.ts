@@ -44,6 +44,8 @@ test('idle sandboxes are warned then reclaimed with progress kept; activity and 
   const ws = url.replace('http', 'ws');
   const owner = await signIn(url);
   const headers = { Origin: url, Cookie: owner };
+  /** The local learner's terminal from the second subtest, kept open for the third. */
+  let localTerm: TermClient | undefined;
 
   await t.test('an idle learner (local mode) is warned, then their sandbox goes and their terminal says why; progress stays', async () => {
     const notices = await EventsClient.open(`${ws}/ws/events`, headers);
@@ -84,9 +86,19 @@ test('idle sandboxes are warned then reclaimed with progress kept; activity and 
     await term.waitFor(/still-2/);
     assert.deepEqual(sessionKinds(notices.events), [], 'neither warned nor stopped');
     assert.equal(sandboxesOf(fx.labId, 'local').length, 1);
+    localTerm = term;
   });
 
   await t.test('the instructor extends one learner and ends another; learner cookies get 403 on both', async () => {
+    // The local learner's stream, open beside the class learners' ones: the local sandbox left running
+    // by the previous subtest goes idle while they watch theirs, so notices for someone else are
+    // flowing. Open before anything else and kept busy until the class learners' streams are open:
+    // making their sandboxes can take longer than the TTL, and a stop before then is seen by nobody.
+    const localNotices = await EventsClient.open(`${ws}/ws/events`, headers);
+    t.after(() => localNotices.close());
+    assert.ok(localTerm, 'the previous subtest left the local terminal open');
+    const keepLocalBusy = setInterval(() => localTerm?.type(':\r'), TYPE_EVERY_MS);
+    t.after(() => clearInterval(keepLocalBusy));
     const created = await call(url, owner, 'POST', '/api/classes', { labId: fx.labId });
     assert.equal(created.status, 201);
     const classId = field(created.body, 'id');
@@ -103,12 +115,9 @@ test('idle sandboxes are warned then reclaimed with progress kept; activity and 
       const term = await TermClient.open(`${ws}/ws/terminal?lab=${fx.labId}`, h);
       return { id: field(res.body, 'learnerId'), cookie, notices, term };
     };
-    const [kept, ended] = await Promise.all([join('Kept'), join('Ended')]);
+    const [kept, ended] = await Promise.all([join('Kept'), join('Ended')]).finally(() => clearInterval(keepLocalBusy));
     t.after(() => kept.term.close());
-    // The local learner's stream, open beside theirs: the local sandbox left running by the previous
-    // step goes idle meanwhile, so notices for someone else are flowing while these learners watch theirs.
-    const localNotices = await EventsClient.open(`${ws}/ws/events`, headers);
-    t.after(() => localNotices.close());
+    assert.deepEqual(sessionKinds(localNotices.events), [], 'the local learner was kept busy until now');
 
     for (const action of ['extend', 'end']) {
       const res = await call(url, kept.cookie, 'POST', `/api/classes/${classId}/learners/${ended.id}/${action}`, {});
