@@ -78,10 +78,12 @@ if mountpoint -q /labrun/golden; then umount /labrun/golden; fi
 # dockerd starting its own containerd dials it before containerd has made its socket, then waits a
 # second to retry (measured: 1.0 of 1.6 s to ready). Start containerd first, where dockerd would,
 # with the settings dockerd would give it (containerd.toml), not the distribution's.
+containerd_sock=/run/docker/containerd/containerd.sock
 mkdir -p /run/docker/containerd
-containerd --config /etc/labrun/containerd.toml &
-for _ in $(seq 1 250); do [ -S /run/docker/containerd/containerd.sock ] && break; sleep 0.02; done
-args+=(--containerd=/run/docker/containerd/containerd.sock)
+containerd --config /etc/labrun/containerd.toml --root /var/lib/docker/containerd/daemon \
+  --state /run/docker/containerd/daemon --address "$containerd_sock" &
+for _ in $(seq 1 250); do [ -S "$containerd_sock" ] && break; sleep 0.02; done
+args+=(--containerd="$containerd_sock")
 
 # The host reaches the inner Engine API through a socket in a folder it bind-mounts here.
 if [ -d /run/labrun ]; then
