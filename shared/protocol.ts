@@ -76,7 +76,12 @@ const InputFrame = z.strictObject({ type: z.literal('input'), data: z.string().m
 const ResizeFrame = z.strictObject({ type: z.literal('resize'), cols: size, rows: size });
 const AckFrame = z.strictObject({ type: z.literal('ack'), bytes: z.int().min(1).max(MAX_ACK_BYTES) });
 
-export const ClientFrameSchema = z.discriminatedUnion('type', [InputFrame, ResizeFrame, AckFrame]);
+/**
+ * What this page understands beyond the first version of the protocol, sent after `hello`: the server
+ * sends `flush` frames only to a page that said so, as a page loaded before them would close on one.
+ */
+const FeaturesFrame = z.strictObject({ type: z.literal('features'), flush: z.boolean() });
+export const ClientFrameSchema = z.discriminatedUnion('type', [InputFrame, ResizeFrame, AckFrame, FeaturesFrame]);
 export type ClientFrame = z.output<typeof ClientFrameSchema>;
 
 // ---- server → client (JSON text frames; output is binary) ----
@@ -95,8 +100,14 @@ const ExitFrame = z.strictObject({
   signal: z.int().nullable(),
 });
 const ErrorFrame = z.strictObject({ type: z.literal('error'), message: z.string(), code: z.int() });
+/**
+ * The shell's tty discarded the output it held (Ctrl-C under a flood): output received before this
+ * frame and not drawn yet may be dropped too, except its last `keep` bytes, which are newer than the
+ * flush. Dropped bytes are acked as if drawn.
+ */
+const FlushFrame = z.strictObject({ type: z.literal('flush'), keep: z.int().min(0) });
 
-export const ServerControlFrameSchema = z.discriminatedUnion('type', [HelloFrame, ExitFrame, ErrorFrame]);
+export const ServerControlFrameSchema = z.discriminatedUnion('type', [HelloFrame, ExitFrame, ErrorFrame, FlushFrame]);
 export type ServerControlFrame = z.output<typeof ServerControlFrameSchema>;
 
 export type ParseResult<T> = { ok: true; frame: T } | { ok: false; error: string };

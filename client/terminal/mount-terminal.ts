@@ -1,6 +1,7 @@
 // The browser side of the terminal: an xterm.js terminal wired to the server's WebSocket with the
 // protocol in shared/protocol.ts. Renders raw output bytes, acknowledges them once rendered (flow
-// control), sends keystrokes and size changes, and reconnects by itself with exponential backoff,
+// control; output waits in a WriteQueue, so what a tty flush made stale is dropped undrawn), sends
+// keystrokes and size changes, and reconnects by itself with exponential backoff,
 // reporting every state change through onStatus so the page can say what is going on. Clipboard:
 // Ctrl+Shift+C copies the selection (and, as an option, selecting copies), Ctrl+Shift+V and the
 // browser's context menu paste through xterm's paste path, so bracketed paste (mode 2004) is honoured.
@@ -9,6 +10,7 @@ import { FitAddon } from '@xterm/addon-fit';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import '@xterm/xterm/css/xterm.css';
 import { TERMINAL_OPTIONS } from './terminal-options.ts';
+import { WriteQueue } from './write-queue.ts';
 import {
   FlowControl,
   MAX_INPUT_CHARS,
@@ -76,6 +78,7 @@ export function mountTerminal(el: HTMLElement, opts: MountTerminalOptions): Term
   term.loadAddon(fitAddon);
   term.loadAddon(new WebLinksAddon());
   term.open(el);
+  const output = new WriteQueue(term);
 
   let socket: WebSocket | undefined;
   /** Bumped per connection, so callbacks of an old socket (late write callbacks, events) are ignored. */
@@ -110,11 +113,13 @@ export function mountTerminal(el: HTMLElement, opts: MountTerminalOptions): Term
     switch (frame.type) {
       case 'hello':
         // The server replays its scrollback next: start from a clean screen so nothing shows twice.
+        output.clear();
         term.reset();
         attempt = 0;
         exited = false;
         readOnly = frame.readOnly;
         term.options.disableStdin = readOnly;
+        send({ type: 'features', flush: true });
         sendResize();
         if (!readOnly) for (const text of pending.splice(0)) sendNow(text);
         pending = [];
@@ -122,11 +127,14 @@ export function mountTerminal(el: HTMLElement, opts: MountTerminalOptions): Term
         return;
       case 'exit':
         exited = true;
-        term.write(`\r\n\x1b[2m[shell exited${frame.code === null ? '' : ` with code ${frame.code}`} — press Enter for a new one]\x1b[0m\r\n`);
+        output.message(`\r\n\x1b[2m[shell exited${frame.code === null ? '' : ` with code ${frame.code}`} — press Enter for a new one]\x1b[0m\r\n`);
         report({ state: 'exited', code: frame.code, signal: frame.signal });
         return;
       case 'error':
-        term.write(`\r\n\x1b[31m${printable(frame.message)}\x1b[0m\r\n`);
+        output.message(`\r\n\x1b[31m${printable(frame.message)}\x1b[0m\r\n`);
+        return;
+      case 'flush':
+        output.dropStale(frame.keep);
         return;
     }
   };
@@ -143,7 +151,7 @@ export function mountTerminal(el: HTMLElement, opts: MountTerminalOptions): Term
       if (gen !== generation) return;
       if (ev.data instanceof ArrayBuffer) {
         const bytes = new Uint8Array(ev.data);
-        term.write(bytes, () => ack(bytes.length, gen));
+        output.output(bytes, (n) => ack(n, gen));
         return;
       }
       const parsed = parseServerControlFrame(typeof ev.data === 'string' ? ev.data : '');

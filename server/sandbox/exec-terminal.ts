@@ -12,6 +12,7 @@ import type Docker from 'dockerode';
 import type { PtyLike } from '../terminal/pty.ts';
 import { startExec } from './engine-exec.ts';
 import { demuxStream } from './frame-demux.ts';
+import { FLUSH_MARK, FlushCuts, type CutEvent } from './flush-cuts.ts';
 
 const RELAY_SCRIPT = readFileSync(new URL('./pty-relay.pl', import.meta.url), 'utf8');
 /**
@@ -59,6 +60,7 @@ const EXIT_POLL_MS = 25;
 
 type DataListener = (data: Buffer) => void;
 type ExitListener = (e: { exitCode: number; signal?: number | undefined }) => void;
+type FlushListener = (keep: number) => void;
 
 export interface ExecTerminalOptions {
   container: Docker.Container;
@@ -78,6 +80,10 @@ export class ExecTerminal implements PtyLike {
   readonly pid = undefined;
   readonly #data = new Set<DataListener>();
   readonly #exit = new Set<ExitListener>();
+  readonly #flush = new Set<FlushListener>();
+  readonly #cuts = new FlushCuts();
+  /** The relay's stderr up to its last newline: its errors and flush marks are whole lines. */
+  #stderrLine = '';
   readonly #opts: ExecTerminalOptions;
   #exec: Docker.Exec | undefined;
   #stream: Duplex | undefined;
@@ -105,6 +111,11 @@ export class ExecTerminal implements PtyLike {
   onExit(listener: ExitListener): { dispose(): void } {
     this.#exit.add(listener);
     return { dispose: () => this.#exit.delete(listener) };
+  }
+
+  onFlush(listener: FlushListener): { dispose(): void } {
+    this.#flush.add(listener);
+    return { dispose: () => this.#flush.delete(listener) };
   }
 
   write(data: string): void {
@@ -139,7 +150,8 @@ export class ExecTerminal implements PtyLike {
   }
 
   #output(chunk: Buffer): void {
-    for (const l of this.#data) l(chunk);
+    this.#emit(this.#cuts.output(chunk));
+    // Dropped bytes were taken in all the same: the relay gets its credit back for them.
     this.#owed += chunk.length;
     if (!this.#paused && this.#owed >= RELAY_CREDIT_BATCH_BYTES) this.#credit(this.#owed);
   }
@@ -177,11 +189,11 @@ export class ExecTerminal implements PtyLike {
         await this.#ended();
         return;
       }
-      // Without an engine TTY the stream is multiplexed: stdout is the pty, stderr the relay's own errors.
+      // Without an engine TTY the stream is multiplexed: stdout is the pty, stderr the relay's errors and flush marks.
       demuxStream(
         stream,
         (c) => this.#output(c),
-        (c) => this.#relayError(c),
+        (c) => this.#relayStderr(c),
       );
       stream.once('close', () => void this.#ended());
       stream.once('end', () => void this.#ended());
@@ -197,16 +209,36 @@ export class ExecTerminal implements PtyLike {
     }
   }
 
-  /** The relay's own complaints (no /dev/ptmx, say) are shown in the terminal, a line each. */
-  #relayError(chunk: Buffer): void {
-    const text = chunk.toString('utf8').replace(/\r?\n/g, '\r\n');
-    for (const l of this.#data) l(Buffer.from(text));
+  #emit(events: CutEvent[]): void {
+    for (const e of events) {
+      if (e.type === 'data') for (const l of this.#data) l(e.data);
+      else for (const l of this.#flush) l(e.keep);
+    }
+  }
+
+  /** The relay's stderr: flush marks, and its own complaints (no /dev/ptmx, say), shown in the terminal. */
+  #relayStderr(chunk: Buffer): void {
+    const lines = (this.#stderrLine + chunk.toString('latin1')).split('\n');
+    this.#stderrLine = lines.pop() ?? '';
+    for (const line of lines) {
+      const mark = FLUSH_MARK.exec(line);
+      if (mark) this.#emit(this.#cuts.mark(Number(mark[1])));
+      else this.#relayError(line);
+    }
+  }
+
+  #relayError(line: string): void {
+    const text = Buffer.from(`${Buffer.from(line, 'latin1').toString('utf8').replace(/\r$/, '')}\r\n`);
+    for (const l of this.#data) l(text);
   }
 
   async #ended(): Promise<void> {
     if (this.#exited) return;
     this.#exited = true;
     this.#stream?.destroy();
+    // A last complaint without its newline (perl's own, say) is still worth showing.
+    if (this.#stderrLine !== '') this.#relayError(this.#stderrLine);
+    this.#stderrLine = '';
     let exitCode = 1;
     try {
       // The engine can close the stream a moment before it records the exit: ask again briefly.

@@ -10,7 +10,12 @@
 #   (the K=V pairs go into the shell's environment only, not into this process's)
 # stdin, frames of <type byte> <payload length, 4 bytes big-endian> <payload>:
 #   i  keystrokes for the pty      r  resize: cols, rows (2 bytes each)      a  credit: 4 bytes
-# stdout: the pty's output, raw. stderr: the relay's own errors. Exit status: the shell's.
+# stdout: the pty's output, raw. stderr: the relay's own errors, a line each, and flush marks: a NUL,
+# "flush", a space and the count of output bytes written to stdout so far, on a line of their own.
+# A mark says the tty discarded the output it held (an interrupt under ISIG without NOFLSH, or a
+# program's tcflush): whatever the server holds from before that count is as stale as what the
+# kernel dropped. The pty runs in packet mode (TIOCPKT) for this: the kernel reports its flushes.
+# Exit status: the shell's.
 # When stdin closes (the server went away), the shell's session is hung up, as a closed terminal would.
 use strict;
 use warnings;
@@ -21,7 +26,10 @@ use Errno qw(EAGAIN EINTR EIO);
 $0 = 'labrun-pty-relay';
 
 # Linux's tty ioctls, the same on x86-64 and arm64 (asm-generic).
-use constant { TIOCGPTN => 0x80045430, TIOCSPTLCK => 0x40045431, TIOCSCTTY => 0x540E, TIOCSWINSZ => 0x5414 };
+use constant {
+  TIOCGPTN => 0x80045430, TIOCSPTLCK => 0x40045431, TIOCSCTTY => 0x540E, TIOCSWINSZ => 0x5414,
+  TIOCPKT => 0x5420, TIOCPKT_FLUSHWRITE => 0x02,
+};
 
 my $master;
 
@@ -43,6 +51,9 @@ my $unlock = pack('i', 0);
 ioctl($master, TIOCSPTLCK, $unlock) or fail("TIOCSPTLCK: $!");
 my $slave_path = '/dev/pts/' . unpack('I', $number);
 set_size($cols, $rows);
+# Packet mode only makes Ctrl-C quicker: a pty that refuses it still makes a terminal, without marks.
+my $on = pack('i', 1);
+my $packet_mode = ioctl($master, TIOCPKT, $on) ? 1 : 0;
 
 # A handler (not the default, which ignores it) so that the child's exit interrupts select at once.
 $SIG{CHLD} = sub { };
@@ -76,6 +87,8 @@ my $from_server = '';
 my $to_pty = '';
 my $pty_open = 1;
 my $status;
+# Output bytes written to stdout, the offset a flush mark names.
+my $sent = 0;
 
 sub write_all {
   my ($fh, $data) = @_;
@@ -85,6 +98,43 @@ sub write_all {
     substr($data, 0, $n, '');
   }
   return 1;
+}
+
+sub write_output {
+  write_all(\*STDOUT, $_[0]) or return 0;
+  $sent += length($_[0]);
+  return 1;
+}
+
+sub mark_flush { write_all(\*STDERR, "\0flush $sent\n"); }
+
+# One read of the pty. In packet mode each read starts with a status byte, 0 and then output, or
+# flags alone. Returns the output (possibly empty), or undef when the pty gave nothing; a reported
+# output flush empties what the caller gathered so far in $$gathered, which is older than the flush.
+# Up to the line discipline's own few kB of older output may still follow a flush: it is past the
+# queue the kernel drops, and nothing tells it apart.
+sub read_packet {
+  my ($room, $gathered) = @_;
+  if (!$packet_mode) {
+    return undef if $room == 0;
+    my $n = sysread($master, my $data, $room);
+    return $data if $n;
+    $pty_open = 0 if defined $n || ($! != EAGAIN && $! != EINTR);
+    return undef;
+  }
+  my $n = sysread($master, my $packet, $room + 1);
+  if (!$n) {
+    # EIO (or end of file): every process has closed the pty's other end; the shell's exit follows.
+    $pty_open = 0 if defined $n || ($! != EAGAIN && $! != EINTR);
+    return undef;
+  }
+  my $flags = ord($packet);
+  return substr($packet, 1) if $flags == 0;
+  if ($flags & TIOCPKT_FLUSHWRITE) {
+    $$gathered = '';
+    mark_flush();
+  }
+  return '';
 }
 
 sub hang_up_and_exit {
@@ -110,21 +160,26 @@ sub handle_frames {
 
 # Reads what the pty holds right now, credit or not: the shell has exited, this is its last word.
 sub drain_pty {
+  # Each read is written at once, so a flush here has nothing gathered to drop.
+  my $nothing = '';
   while ($pty_open) {
-    my $n = sysread($master, my $chunk, 65536);
-    last unless $n;
-    write_all(\*STDOUT, $chunk) or return;
+    my $data = read_packet(65536, \$nothing);
+    last unless defined $data;
+    write_output($data) or return;
   }
 }
 
 while (1) {
-  my ($rin, $win) = ('', '');
+  my ($rin, $win, $ein) = ('', '', '');
   vec($rin, fileno(STDIN), 1) = 1;
   vec($rin, fileno($master), 1) = 1 if $pty_open && $credit > 0;
   vec($win, fileno($master), 1) = 1 if $pty_open && length($to_pty) > 0;
+  # A status change (the kernel's flush on Ctrl-C) shows as an exceptional condition, credit or not:
+  # the server hears of it while the page is still working through a full window.
+  vec($ein, fileno($master), 1) = 1 if $pty_open && $packet_mode;
   # The timeout is a backstop only: a shell that exits while a job it left holds the pty open
   # gives no end of file, so its exit is noticed by waitpid.
-  my $ready = select(my $rout = $rin, my $wout = $win, undef, 0.5);
+  my $ready = select(my $rout = $rin, my $wout = $win, my $eout = $ein, 0.5);
   if (!defined $status && waitpid($pid, POSIX::WNOHANG()) == $pid) {
     $status = $?;
     drain_pty();
@@ -141,21 +196,20 @@ while (1) {
     if (defined $n) { substr($to_pty, 0, $n, ''); }
     elsif ($! != EAGAIN && $! != EINTR) { $to_pty = ''; }
   }
-  if ($pty_open && vec($rout, fileno($master), 1)) {
+  if ($pty_open && (vec($rout, fileno($master), 1) || vec($eout, fileno($master), 1))) {
     # The pty hands out ~4 kB a read: gather what it has (within credit) into one write, so the
-    # engine forwards fewer, bigger chunks.
+    # engine forwards fewer, bigger chunks. Without credit this only collects a status (no room).
     my $chunk = '';
     my $limit = $credit < 65536 ? $credit : 65536;
-    while (length($chunk) < $limit) {
-      my $n = sysread($master, $chunk, $limit - length($chunk), length($chunk));
-      next if $n;
-      # EIO (or end of file): every process has closed the pty's other end; the shell's exit follows.
-      $pty_open = 0 if defined $n || ($! != EAGAIN && $! != EINTR);
-      last;
+    while ($pty_open) {
+      my $room = $limit - length($chunk);
+      my $data = read_packet($room, \$chunk);
+      last if !defined $data || ($data eq '' && $room == 0);
+      $chunk .= $data;
     }
     if (length($chunk) > 0) {
       $credit -= length($chunk);
-      write_all(\*STDOUT, $chunk) or hang_up_and_exit();
+      write_output($chunk) or hang_up_and_exit();
     }
   }
 }

@@ -97,6 +97,22 @@ export class OutputBatcher {
     this.#flush(chunk);
   }
 
+  /**
+   * The tty flushed: drops pending output except its last `keep` bytes (newer than the flush).
+   * Returns how many of those `keep` bytes were not pending any more, because they went out already.
+   */
+  discardStale(keep: number): number {
+    if (keep >= this.#pendingBytes) return keep - this.#pendingBytes;
+    const fresh = keep === 0 ? [] : [Buffer.concat(this.#pending, this.#pendingBytes).subarray(this.#pendingBytes - keep)];
+    this.#pending = fresh;
+    this.#pendingBytes = keep;
+    if (keep === 0 && this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    return 0;
+  }
+
   /** Drops pending output and the timer; idempotent. */
   dispose(): void {
     this.#disposed = true;

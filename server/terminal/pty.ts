@@ -11,6 +11,12 @@ export interface PtyLike {
   /** Output: raw bytes when spawned with `encoding: null`; strings are re-encoded as UTF-8. */
   onData(listener: (data: Buffer | string) => void): unknown;
   onExit(listener: (e: { exitCode: number; signal?: number | undefined }) => void): unknown;
+  /**
+   * The tty discarded the output it held (Ctrl-C under a flood, with ISIG and without NOFLSH): output
+   * passed on before, except its last `keep` bytes, is as stale and need not be shown. Optional: a
+   * pty that cannot tell never calls it.
+   */
+  onFlush?(listener: (keep: number) => void): unknown;
   write(data: string): void;
   /** May throw once the pty has closed (the caller tolerates that race). */
   resize(cols: number, rows: number): void;

@@ -37,6 +37,8 @@ interface Attachment {
   readonly socketMark: Watermark;
   /** The attacher's hook for the learner's keystrokes (idle tracking); not for resizes or acks. */
   readonly onInput: (() => void) | undefined;
+  /** Whether the page said it understands `flush` frames (see the `features` frame). */
+  acceptsFlush: boolean;
   /** This attachment's own socket listeners, removed on detach (other listeners on the socket are not ours). */
   readonly listeners: { message: (data: RawData, isBinary: boolean) => void; close: () => void; error: () => void };
 }
@@ -91,6 +93,7 @@ export class TerminalSession {
     // Listen at once: output emitted before the first attach must reach the scrollback.
     pty.onData((data) => this.#onPtyData(data));
     pty.onExit(({ exitCode, signal }) => this.#onPtyExit(exitCode, signal ?? null));
+    pty.onFlush?.((keep) => this.#onPtyFlush(keep));
   }
 
   get pid(): number | undefined {
@@ -126,6 +129,7 @@ export class TerminalSession {
       window: new AckWindow(),
       socketMark: new Watermark(WS_BUFFER_HIGH_BYTES, WS_BUFFER_LOW_BYTES),
       onInput,
+      acceptsFlush: false,
       listeners,
     };
     if (!readOnly) {
@@ -196,6 +200,17 @@ export class TerminalSession {
     this.#batcher.push(chunk);
   }
 
+  /**
+   * The tty dropped the output it held: what is still waiting here goes too, and each page is told to
+   * drop what it has not drawn yet, so the prompt after Ctrl-C is not stuck behind a window of `yes`.
+   * The scrollback keeps what reached it, so a reconnect replays the output the flush did not drop.
+   */
+  #onPtyFlush(keep: number): void {
+    if (this.#ended) return;
+    const sentKeep = this.#batcher.discardStale(keep);
+    for (const att of this.#attachments) if (att.acceptsFlush) this.#sendControl(att, { type: 'flush', keep: sentKeep });
+  }
+
   #onPtyExit(code: number | null, signal: number | null): void {
     this.#exited = true;
     if (this.#killTimer !== undefined) clearTimeout(this.#killTimer);
@@ -244,6 +259,9 @@ export class TerminalSession {
         this.#batcher.noteInput();
         this.#pty.write(frame.data);
         this.#opts.tap?.input(frame.data);
+        return;
+      case 'features':
+        att.acceptsFlush = frame.flush;
         return;
       case 'resize':
         if (att.readOnly || this.#exited) return;

@@ -36,6 +36,10 @@ test('a learner follows the fixture lab in Chromium', async (t) => {
   const page = await context.newPage();
   const pageErrors: string[] = [];
   collectErrors(page, pageErrors, { responses: true });
+  // The terminal's control frames as the page received them (a tty flush is one).
+  const controlFrames: string[] = [];
+  page.on('websocket', (ws) => ws.on('framereceived', (f) => typeof f.payload === 'string' && controlFrames.push(f.payload)));
+  const flushFrames = (): number => controlFrames.filter((f) => f.includes('"type":"flush"')).length;
 
   await t.test('the tokenized URL signs in and lands on the catalog without the token', async () => {
     await page.goto(`${server.url}/?token=${TOKEN}`);
@@ -96,11 +100,24 @@ test('a learner follows the fixture lab in Chromium', async (t) => {
   });
 
   await t.test('yes floods the terminal, Ctrl-C stops it and the prompt returns', async () => {
+    const before = flushFrames();
     await typeInTerminal(page, 'yes');
     await waitForScreen(page, /(y\s*){10}/);
     await page.keyboard.press('Control+C');
     await typeInTerminal(page, 'echo after-yes-$((1+1))');
     await waitForScreen(page, /after-yes-2/);
+    // The tty flushed its queue on the interrupt, and the page was told to drop what it had not drawn.
+    assert.ok(flushFrames() > before, 'no flush frame reached the page after Ctrl-C');
+  });
+
+  await t.test('with NOFLSH the tty keeps its output on Ctrl-C, and so does the page', async () => {
+    await typeInTerminal(page, 'stty noflsh; yes');
+    await waitForScreen(page, /(y\s*){10}/);
+    const before = flushFrames();
+    await page.keyboard.press('Control+C');
+    await typeInTerminal(page, 'stty -noflsh; echo kept-$((2+2))');
+    await waitForScreen(page, /kept-4/);
+    assert.equal(flushFrames(), before, 'a flush frame came though the tty flushed nothing');
   });
 
   await t.test('the next step shows its question; below 900 px the panes stack', async () => {

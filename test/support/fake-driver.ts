@@ -13,6 +13,7 @@ export class FakePty implements PtyLike {
   readonly written: string[] = [];
   readonly #data = new Set<(d: Buffer | string) => void>();
   readonly #exit = new Set<(e: { exitCode: number; signal?: number }) => void>();
+  readonly #flush = new Set<(keep: number) => void>();
   exited = false;
   paused = false;
 
@@ -29,6 +30,16 @@ export class FakePty implements PtyLike {
   onExit(fn: (e: { exitCode: number; signal?: number }) => void): { dispose(): void } {
     this.#exit.add(fn);
     return { dispose: () => this.#exit.delete(fn) };
+  }
+
+  onFlush(fn: (keep: number) => void): { dispose(): void } {
+    this.#flush.add(fn);
+    return { dispose: () => this.#flush.delete(fn) };
+  }
+
+  /** The "tty" discarded what it held; the last `keep` bytes emitted are newer than that. */
+  flushed(keep: number): void {
+    for (const fn of this.#flush) fn(keep);
   }
 
   /** Output from the "shell". */

@@ -19,6 +19,7 @@ const good: Array<[string, string, ClientFrame]> = [
   ['resize negative clamps to 1', '{"type":"resize","cols":-5,"rows":0}', { type: 'resize', cols: 1, rows: 1 }],
   ['resize huge clamps to 1000', '{"type":"resize","cols":99999,"rows":1001}', { type: 'resize', cols: 1000, rows: 1000 }],
   ['ack', '{"type":"ack","bytes":5000}', { type: 'ack', bytes: 5000 }],
+  ['features', '{"type":"features","flush":true}', { type: 'features', flush: true }],
 ];
 
 for (const [name, text, frame] of good) {
@@ -44,6 +45,7 @@ const bad: Array<[string, string, RegExp]> = [
   ['zero ack', '{"type":"ack","bytes":0}', /bytes/],
   ['negative ack', '{"type":"ack","bytes":-100}', /bytes/],
   ['huge ack', '{"type":"ack","bytes":1e12}', /bytes/],
+  ['features without a flag', '{"type":"features"}', /flush/],
   ['server frame sent by client', '{"type":"hello","replayBytes":0,"readOnly":false,"resumed":false}', /bad frame/],
   ['frame far too large', 'x'.repeat(2_000_000), /exceeds/],
 ];
@@ -66,10 +68,13 @@ test('server control frames round-trip, and malformed ones are refused', () => {
     { type: 'exit', code: 0, signal: null },
     { type: 'exit', code: null, signal: 9 },
     { type: 'error', message: 'could not start the terminal', code: 1011 },
+    { type: 'flush', keep: 0 },
+    { type: 'flush', keep: 12 },
   ];
   for (const frame of frames) assert.deepEqual(parseServerControlFrame(encodeServerControlFrame(frame)), { ok: true, frame });
   assert.equal(parseServerControlFrame('{"type":"hello"}').ok, false);
   assert.equal(parseServerControlFrame('{').ok, false);
+  assert.equal(parseServerControlFrame('{"type":"flush","keep":-1}').ok, false);
 });
 
 test('closeReason keeps reasons within 123 UTF-8 bytes', () => {

@@ -105,6 +105,52 @@ test('Ctrl-C under a flood: the pty is flushed, so little more than the window i
   assert.ok(after <= window + 64 * 1024, `${after} bytes came after Ctrl-C`);
 });
 
+/** Floods the shell with `yes` under the given stty settings, presses `key` with no credit left, and returns the relay's stderr. */
+async function interruptFlood(t: { after: (fn: () => void) => void }, stty: string, key: string): Promise<{ err: string; atKey: number; out: string }> {
+  const window = 16 * 1024;
+  const r = startRelay(t, window, [], ['bash', '--norc', '--noprofile', '-i']);
+  r.send('i', Buffer.from("PS1='PROMPT> '\r"));
+  await r.until(/PROMPT> $/);
+  r.send('a', relayCredit(r.outBytes()));
+  // After the flood `cat -v` shows any key that reached it as a byte.
+  r.send('i', Buffer.from(`stty ${stty}; yes | head -c 300000; cat -v\r`));
+  await sleep(300);
+  const atKey = r.outBytes();
+  r.send('i', Buffer.from(key));
+  // Credit for all that came, and then some, until the output stops growing.
+  let credited = atKey;
+  r.send('a', relayCredit(window));
+  for (let i = 0; i < 100; i++) {
+    await sleep(10);
+    const owed = r.outBytes() - credited;
+    if (owed > 0) {
+      r.send('a', relayCredit(owed));
+      credited += owed;
+    }
+  }
+  return { err: r.err(), atKey, out: r.out() };
+}
+
+test('Ctrl-C under a flood with ISIG: the kernel\'s flush is reported as a mark naming the output offset', async (t) => {
+  const { err, atKey } = await interruptFlood(t, 'isig -noflsh', '\x03');
+  const mark = /\0flush (\d+)\n/.exec(err);
+  assert.ok(mark, `no flush mark on stderr (${JSON.stringify(err)})`);
+  // Credit had run out when the key came: the relay had written exactly what it was sent at the key.
+  assert.equal(Number(mark[1]), atKey, 'the mark names what was written before the flush');
+});
+
+test('no flush, no mark: with NOFLSH the tty keeps its output, and so must the server', async (t) => {
+  const { err } = await interruptFlood(t, 'isig noflsh', '\x03');
+  assert.doesNotMatch(err, /flush/, 'the kernel flushed nothing, so nothing may be dropped');
+});
+
+test('no mark in raw mode: with ISIG off Ctrl-C is a byte for the program, not a flush', async (t) => {
+  const { err, out } = await interruptFlood(t, '-isig -echo', '\x03\x04');
+  assert.doesNotMatch(err, /flush/);
+  // No echo: the ^C on screen is cat -v's.
+  assert.match(out, /\^C/, 'cat -v received the byte and showed it');
+});
+
 test('a resize reaches the shell as its terminal size', async (t) => {
   const r = startRelay(t, 65536, [], ['sh', '-c', 'stty size; read x; stty size'], { cols: 100, rows: 30 });
   await r.until(/30 100/);

@@ -34,6 +34,15 @@ class FakeExecStream extends Duplex {
     this.push(Buffer.concat([header, Buffer.alloc(bytes, 0x61)]));
   }
 
+  /** One stderr frame: the relay's complaints and flush marks. */
+  engineStderr(text: string): void {
+    const body = Buffer.from(text, 'latin1');
+    const header = Buffer.alloc(8);
+    header[0] = 2;
+    header.writeUInt32BE(body.length, 4);
+    this.push(Buffer.concat([header, body]));
+  }
+
   granted(): number {
     return this.credits.reduce((a, b) => a + b, 0);
   }
@@ -101,5 +110,40 @@ test('while paused nothing is credited; on resume everything owed is', async () 
   terminal.resume();
   await settle();
   assert.equal(stream.granted(), received());
+  terminal.kill('SIGKILL');
+});
+
+test('a flush mark that overtakes stdout drops the older bytes and is credited for them all the same', async () => {
+  const { terminal, stream, received } = await startTerminal();
+  const cuts: number[] = [];
+  terminal.onFlush((keep) => cuts.push(keep));
+  stream.engineOutput(1000);
+  // The mark's line arrives split across two stderr frames, ahead of the last 3000 bytes before it.
+  stream.engineStderr('\0flu');
+  stream.engineStderr('sh 4000\n');
+  await settle();
+  assert.deepEqual(cuts, []);
+  stream.engineOutput(3000);
+  stream.engineOutput(10);
+  await settle();
+  assert.deepEqual(cuts, [0]);
+  assert.equal(received(), 1000 + 10, 'the 3000 bytes older than the flush never reached the session');
+  terminal.resume();
+  await settle();
+  assert.equal(stream.granted(), 4010, 'the relay is credited for what was dropped too');
+  terminal.kill('SIGKILL');
+});
+
+test('a flush mark behind stdout keeps the newer bytes, and other stderr lines still reach the screen', async () => {
+  const { terminal, stream } = await startTerminal();
+  const cuts: number[] = [];
+  const shown: string[] = [];
+  terminal.onFlush((keep) => cuts.push(keep));
+  terminal.onData((d) => shown.push(d.toString()));
+  stream.engineOutput(500);
+  stream.engineStderr('\0flush 480\nlabrun: something went wrong\n');
+  await settle();
+  assert.deepEqual(cuts, [20]);
+  assert.ok(shown.includes('labrun: something went wrong\r\n'), `stderr shown as ${JSON.stringify(shown.slice(-2))}`);
   terminal.kill('SIGKILL');
 });

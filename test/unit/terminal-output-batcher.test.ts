@@ -98,3 +98,26 @@ test('OutputBatcher.dispose drops pending output and ignores later pushes', (t) 
   batcher.flush();
   assert.deepEqual(sent, []);
 });
+
+test('OutputBatcher drops stale pending output on a tty flush, keeping the newer tail', (t) => {
+  const { batcher, sent, advance } = setup(t);
+  batcher.push(b('yyyy'));
+  batcher.push(b('y^C'));
+  assert.equal(batcher.discardStale(2), 0, 'the kept bytes were all still pending');
+  advance(5);
+  assert.deepEqual(sent, ['^C']);
+});
+
+test('OutputBatcher reports kept bytes that already went out, so the page keeps them', (t) => {
+  const { batcher, sent, advance } = setup(t);
+  batcher.push(b('yy^'));
+  batcher.flush();
+  batcher.push(b('C'));
+  assert.equal(batcher.discardStale(2), 1, 'one of the two newer bytes was sent already');
+  advance(5);
+  assert.deepEqual(sent, ['yy^', 'C']);
+  batcher.push(b('zz'));
+  assert.equal(batcher.discardStale(0), 0);
+  advance(5);
+  assert.deepEqual(sent, ['yy^', 'C'], 'a flush that keeps nothing leaves nothing pending');
+});
