@@ -108,33 +108,24 @@ sub write_output {
 
 sub mark_flush { write_all(\*STDERR, "\0flush $sent\n"); }
 
-# One read of the pty. In packet mode each read starts with a status byte, 0 and then output, or
-# flags alone. Returns the output (possibly empty), or undef when the pty gave nothing; a reported
-# output flush empties what the caller gathered so far in $$gathered, which is older than the flush.
-# Up to the line discipline's own few kB of older output may still follow a flush: it is past the
-# queue the kernel drops, and nothing tells it apart.
-sub read_packet {
-  my ($room, $gathered) = @_;
-  if (!$packet_mode) {
-    return undef if $room == 0;
-    my $n = sysread($master, my $data, $room);
-    return $data if $n;
-    $pty_open = 0 if defined $n || ($! != EAGAIN && $! != EINTR);
-    return undef;
-  }
-  my $n = sysread($master, my $packet, $room + 1);
+# One read of the pty, at most $room bytes of output. In packet mode each read starts with a status
+# byte, 0 and then output, or flags alone (a read with no room then only collects a status). Returns
+# the output (possibly empty) and whether the kernel reported an output flush, or nothing when the pty
+# gave nothing. Up to the line discipline's own few kB of older output may still follow a flush: it
+# is past the queue the kernel drops, and nothing tells it apart.
+sub read_pty {
+  my ($room) = @_;
+  return () if $room == 0 && !$packet_mode;
+  my $n = sysread($master, my $got, $room + $packet_mode);
   if (!$n) {
     # EIO (or end of file): every process has closed the pty's other end; the shell's exit follows.
     $pty_open = 0 if defined $n || ($! != EAGAIN && $! != EINTR);
-    return undef;
+    return ();
   }
-  my $flags = ord($packet);
-  return substr($packet, 1) if $flags == 0;
-  if ($flags & TIOCPKT_FLUSHWRITE) {
-    $$gathered = '';
-    mark_flush();
-  }
-  return '';
+  return ($got, 0) if !$packet_mode;
+  my $flags = ord($got);
+  return (substr($got, 1), 0) if $flags == 0;
+  return ('', ($flags & TIOCPKT_FLUSHWRITE) ? 1 : 0);
 }
 
 sub hang_up_and_exit {
@@ -160,11 +151,10 @@ sub handle_frames {
 
 # Reads what the pty holds right now, credit or not: the shell has exited, this is its last word.
 sub drain_pty {
-  # Each read is written at once, so a flush here has nothing gathered to drop.
-  my $nothing = '';
   while ($pty_open) {
-    my $data = read_packet(65536, \$nothing);
+    my ($data, $flushed) = read_pty(65536);
     last unless defined $data;
+    mark_flush() if $flushed;
     write_output($data) or return;
   }
 }
@@ -203,8 +193,15 @@ while (1) {
     my $limit = $credit < 65536 ? $credit : 65536;
     while ($pty_open) {
       my $room = $limit - length($chunk);
-      my $data = read_packet($room, \$chunk);
-      last if !defined $data || ($data eq '' && $room == 0);
+      my ($data, $flushed) = read_pty($room);
+      last unless defined $data;
+      if ($flushed) {
+        # What this pass gathered is older than the flush: drop it as the kernel dropped the rest.
+        $chunk = '';
+        mark_flush();
+        next;
+      }
+      last if $data eq '' && $room == 0;
       $chunk .= $data;
     }
     if (length($chunk) > 0) {
